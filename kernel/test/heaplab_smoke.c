@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heaplab_smoke: a test-only module that proves the build/boot/test chain.
+ *
+ * It is built against the test kernel, loaded into the guest, driven through
+ * a debugfs knob and unloaded again. An open knob pins the module, so the
+ * test can also check that unload is refused while the module is in use.
+ * warn_on_init=1 makes init WARN, which vm/run must turn into a failure.
+ */
+#include <linux/module.h>
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/uaccess.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+
+static bool warn_on_init;
+module_param(warn_on_init, bool, 0444);
+MODULE_PARM_DESC(warn_on_init, "WARN during init (checks that the runner catches splats)");
+
+#define SMOKE_MAX 256
+
+static struct dentry *smoke_dir;
+static DEFINE_MUTEX(smoke_lock);
+static char *smoke_buf;		/* last string written, reversed */
+static size_t smoke_len;
+static u64 smoke_writes;
+
+/* Reverse what is written, so the test sees the module did real work. */
+static ssize_t smoke_write(struct file *file, const char __user *ubuf,
+			   size_t count, loff_t *ppos)
+{
+	char *tmp;
+	size_t i;
+
+	if (count == 0 || count > SMOKE_MAX)
+		return -EINVAL;
+	tmp = memdup_user(ubuf, count);
+	if (IS_ERR(tmp))
+		return PTR_ERR(tmp);
+
+	mutex_lock(&smoke_lock);
+	for (i = 0; i < count; i++)
+		smoke_buf[i] = tmp[count - 1 - i];
+	smoke_len = count;
+	smoke_writes++;
+	mutex_unlock(&smoke_lock);
+	kfree(tmp);
+	return count;
+}
+
+static ssize_t smoke_read(struct file *file, char __user *ubuf, size_t count,
+			  loff_t *ppos)
+{
+	ssize_t ret;
+
+	mutex_lock(&smoke_lock);
+	ret = simple_read_from_buffer(ubuf, count, ppos, smoke_buf, smoke_len);
+	mutex_unlock(&smoke_lock);
+	return ret;
+}
+
+static const struct file_operations smoke_fops = {
+	.owner = THIS_MODULE,	/* an open file pins the module */
+	.write = smoke_write,
+	.read = smoke_read,
+	.llseek = default_llseek,
+};
+
+static int __init smoke_init(void)
+{
+	smoke_buf = kzalloc(SMOKE_MAX, GFP_KERNEL);
+	if (!smoke_buf)
+		return -ENOMEM;
+
+	smoke_dir = debugfs_create_dir("heaplab_smoke", NULL);
+	debugfs_create_file("reverse", 0600, smoke_dir, NULL, &smoke_fops);
+	debugfs_create_u64("writes", 0400, smoke_dir, &smoke_writes);
+
+	WARN_ON(warn_on_init);
+	pr_info("heaplab_smoke: loaded\n");
+	return 0;
+}
+
+static void __exit smoke_exit(void)
+{
+	debugfs_remove_recursive(smoke_dir);
+	kfree(smoke_buf);
+	pr_info("heaplab_smoke: unloaded after %llu writes\n", smoke_writes);
+}
+
+module_init(smoke_init);
+module_exit(smoke_exit);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("heaplab developers");
+MODULE_DESCRIPTION("heaplab test-only module: proves the build/boot/test chain");
