@@ -48,7 +48,7 @@ AC_DEFUN([HEAPLAB_KERNEL], [
 	      [AC_MSG_RESULT([not found])
 	       AC_MSG_ERROR([$kernelbuild is not a built kernel tree with .config and Module.symvers (--with-linux-obj)])])
 	AC_MSG_CHECKING([kernel version])
-	LINUX_VERSION=`$MAKE -s -C "$kernelbuild" kernelrelease 2>/dev/null | tail -1`
+	LINUX_VERSION=`${MAKE:-make} -s -C "$kernelbuild" kernelrelease 2>/dev/null | tail -1`
 	AS_IF([test -z "$LINUX_VERSION"],
 	      [LINUX_VERSION=`sed -n 's/^# Linux\/\S* \(\S*\) Kernel Configuration/\1/p' "$kernelbuild/.config"`])
 	AC_MSG_RESULT([$LINUX_VERSION])
@@ -98,7 +98,7 @@ dnl an answer, not an error.
 AC_DEFUN([HEAPLAB_KERNEL_TEST_COMPILE], [
 	AC_MSG_CHECKING([kernel API (one Kbuild pass over all tests)])
 	jobs=`nproc 2>/dev/null || echo 2`
-	$MAKE -k -j$jobs -C "$LINUX_OBJ" M="`pwd`/build/conftest" modules \
+	${MAKE:-make} -k -j$jobs -C "$LINUX_OBJ" M="`pwd`/build/conftest" modules \
 		>build/conftest/build.log 2>&1
 	AC_MSG_RESULT([done, log in build/conftest/build.log])
 ])

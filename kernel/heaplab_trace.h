@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * heaplab tracepoints: the stable attach points of the bpf/ tracers.
+ * Everything that fires them lives in heaplab_heap.ko (framework and
+ * helpers), so no tracepoint needs exporting.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM heaplab
+
+#if !defined(_HEAPLAB_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _HEAPLAB_TRACE_H
+
+#include <linux/tracepoint.h>
+
+TRACE_EVENT(heaplab_alloc_start,
+	    TP_PROTO(const char *heap, unsigned long len),
+	    TP_ARGS(heap, len),
+	    TP_STRUCT__entry(__string(heap, heap)
+			     __field(unsigned long, len)),
+	    TP_fast_assign(__assign_str(heap, heap);
+			   __entry->len = len;),
+	    TP_printk("heap=%s len=%lu", __get_str(heap), __entry->len)
+);
+
+TRACE_EVENT(heaplab_alloc_end,
+	    TP_PROTO(const char *heap, unsigned long len, long ret,
+		     u64 duration_ns),
+	    TP_ARGS(heap, len, ret, duration_ns),
+	    TP_STRUCT__entry(__string(heap, heap)
+			     __field(unsigned long, len)
+			     __field(long, ret)
+			     __field(u64, duration_ns)),
+	    TP_fast_assign(__assign_str(heap, heap);
+			   __entry->len = len;
+			   __entry->ret = ret;
+			   __entry->duration_ns = duration_ns;),
+	    TP_printk("heap=%s len=%lu ret=%ld duration_ns=%llu",
+		      __get_str(heap), __entry->len, __entry->ret,
+		      __entry->duration_ns)
+);
+
+TRACE_EVENT(heaplab_zero,
+	    TP_PROTO(const char *heap, unsigned long pages, u64 duration_ns),
+	    TP_ARGS(heap, pages, duration_ns),
+	    TP_STRUCT__entry(__string(heap, heap)
+			     __field(unsigned long, pages)
+			     __field(u64, duration_ns)),
+	    TP_fast_assign(__assign_str(heap, heap);
+			   __entry->pages = pages;
+			   __entry->duration_ns = duration_ns;),
+	    TP_printk("heap=%s pages=%lu duration_ns=%llu", __get_str(heap),
+		      __entry->pages, __entry->duration_ns)
+);
+
+DECLARE_EVENT_CLASS(heaplab_buffer_class,
+		    TP_PROTO(const char *heap, unsigned long len),
+		    TP_ARGS(heap, len),
+		    TP_STRUCT__entry(__string(heap, heap)
+				     __field(unsigned long, len)),
+		    TP_fast_assign(__assign_str(heap, heap);
+				   __entry->len = len;),
+		    TP_printk("heap=%s len=%lu", __get_str(heap), __entry->len)
+);
+
+DEFINE_EVENT(heaplab_buffer_class, heaplab_buffer_release,
+	     TP_PROTO(const char *heap, unsigned long len),
+	     TP_ARGS(heap, len)
+);
+
+DEFINE_EVENT(heaplab_buffer_class, heaplab_mmap,
+	     TP_PROTO(const char *heap, unsigned long len),
+	     TP_ARGS(heap, len)
+);
+
+TRACE_EVENT(heaplab_fault,
+	    TP_PROTO(const char *heap, unsigned long pgoff, int ret),
+	    TP_ARGS(heap, pgoff, ret),
+	    TP_STRUCT__entry(__string(heap, heap)
+			     __field(unsigned long, pgoff)
+			     __field(int, ret)),
+	    TP_fast_assign(__assign_str(heap, heap);
+			   __entry->pgoff = pgoff;
+			   __entry->ret = ret;),
+	    TP_printk("heap=%s pgoff=%lu ret=%d", __get_str(heap),
+		      __entry->pgoff, __entry->ret)
+);
+
+DECLARE_EVENT_CLASS(heaplab_cpu_access_class,
+		    TP_PROTO(const char *heap, unsigned long len, int dir),
+		    TP_ARGS(heap, len, dir),
+		    TP_STRUCT__entry(__string(heap, heap)
+				     __field(unsigned long, len)
+				     __field(int, dir)),
+		    TP_fast_assign(__assign_str(heap, heap);
+				   __entry->len = len;
+				   __entry->dir = dir;),
+		    TP_printk("heap=%s len=%lu dir=%d", __get_str(heap),
+			      __entry->len, __entry->dir)
+);
+
+DEFINE_EVENT(heaplab_cpu_access_class, heaplab_begin_cpu_access,
+	     TP_PROTO(const char *heap, unsigned long len, int dir),
+	     TP_ARGS(heap, len, dir)
+);
+
+DEFINE_EVENT(heaplab_cpu_access_class, heaplab_end_cpu_access,
+	     TP_PROTO(const char *heap, unsigned long len, int dir),
+	     TP_ARGS(heap, len, dir)
+);
+
+#endif /* _HEAPLAB_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE heaplab_trace
+#include <trace/define_trace.h>
