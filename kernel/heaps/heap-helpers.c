@@ -86,19 +86,32 @@ int heaplab_buffer_zero(struct heaplab_buffer *buffer)
 }
 EXPORT_SYMBOL_GPL(heaplab_buffer_zero);
 
-/* Each attachment gets its own copy: a device maps it its own way. */
-static int heaplab_copy_sgt(struct sg_table *to, struct sg_table *from)
+/*
+ * Each attachment gets its own copy: a device maps it its own way. Entries
+ * longer than the device's maximum segment are split, so a device with
+ * small segments (vgem: 64 KiB) is never handed one it cannot take.
+ */
+static int heaplab_copy_sgt(struct device *dev, struct sg_table *to,
+			    struct sg_table *from)
 {
+	unsigned int max = max_t(unsigned int, PAGE_SIZE,
+				 round_down(dma_get_max_seg_size(dev), PAGE_SIZE));
 	struct scatterlist *s, *d;
+	unsigned int nents = 0, off;
 	int ret, i;
 
-	ret = sg_alloc_table(to, from->orig_nents, GFP_KERNEL);
+	for_each_sgtable_sg(from, s, i)
+		nents += DIV_ROUND_UP(s->length, max);
+	ret = sg_alloc_table(to, nents, GFP_KERNEL);
 	if (ret)
 		return ret;
 	d = to->sgl;
 	for_each_sgtable_sg(from, s, i) {
-		sg_set_page(d, sg_page(s), s->length, s->offset);
-		d = sg_next(d);
+		for (off = 0; off < s->length; off += max) {
+			sg_set_page(d, nth_page(sg_page(s), off >> PAGE_SHIFT),
+				    min(max, s->length - off), s->offset);
+			d = sg_next(d);
+		}
 	}
 	return 0;
 }
@@ -113,7 +126,7 @@ static int heaplab_attach(struct dma_buf *dmabuf,
 	a = kzalloc(sizeof(*a), GFP_KERNEL);
 	if (!a)
 		return -ENOMEM;
-	ret = heaplab_copy_sgt(&a->table, &buffer->sg_table);
+	ret = heaplab_copy_sgt(attachment->dev, &a->table, &buffer->sg_table);
 	if (ret) {
 		kfree(a);
 		return ret;
@@ -202,20 +215,26 @@ static int heaplab_end_cpu_access(struct dma_buf *dmabuf,
 	return 0;
 }
 
-/* Pages are mapped into userspace one by one, when first touched. */
+/*
+ * Pages are mapped into userspace one by one, when first touched, by pfn:
+ * a heap may hand out high-order chunks that are not split into pages with
+ * their own refcounts, and the mapping holds the dma-buf alive anyway.
+ */
 static vm_fault_t heaplab_vm_fault(struct vm_fault *vmf)
 {
 	struct heaplab_buffer *buffer = vmf->vma->vm_private_data;
+	vm_fault_t ret;
 
 	if (vmf->pgoff >= buffer->pagecount) {
 		trace_heaplab_fault(heaplab_heap_get_name(buffer->heap),
 				    vmf->pgoff, -EFAULT);
 		return VM_FAULT_SIGBUS;
 	}
-	vmf->page = buffer->pages[vmf->pgoff];
-	get_page(vmf->page);
-	trace_heaplab_fault(heaplab_heap_get_name(buffer->heap), vmf->pgoff, 0);
-	return 0;
+	ret = vmf_insert_pfn(vmf->vma, vmf->address,
+			     page_to_pfn(buffer->pages[vmf->pgoff]));
+	trace_heaplab_fault(heaplab_heap_get_name(buffer->heap), vmf->pgoff,
+			    ret == VM_FAULT_NOPAGE ? 0 : -EFAULT);
+	return ret;
 }
 
 static const struct vm_operations_struct heaplab_vm_ops = {
@@ -225,17 +244,21 @@ static const struct vm_operations_struct heaplab_vm_ops = {
 static int heaplab_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct heaplab_buffer *buffer = dmabuf->priv;
+	const unsigned long flags = VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
 
-	/* The dma-buf core already checked the range against the size. */
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * Shared mappings only (a read-only fd's shared mapping has only
+	 * VM_MAYSHARE). The dma-buf core already checked the range.
+	 */
+	if (!(vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
 		return -EINVAL;
 	trace_heaplab_mmap(heaplab_heap_get_name(buffer->heap),
 			   vma->vm_end - vma->vm_start);
 #ifdef HAVE_VM_FLAGS_SET
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, flags);
 #else
 	/* Before 6.3 vm_flags is written directly. */
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_flags |= flags;
 #endif
 	vma->vm_ops = &heaplab_vm_ops;
 	vma->vm_private_data = buffer;

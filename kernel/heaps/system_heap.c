@@ -4,9 +4,9 @@
  *
  * As upstream 6.1, it takes the largest chunks it can get without effort
  * (orders 8 and 4, no reclaim, no retry, no warning) and falls back to single
- * pages. Chunks are split into order-0 pages so every page is refcounted on
- * its own and can be mapped into userspace page by page. Every page is
- * cleared before the buffer is handed out.
+ * pages. Each chunk is one sg_table entry and is freed whole; userspace maps
+ * the memory by pfn (see the helpers), so chunks need not be split. Every
+ * page is cleared before the buffer is handed out.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -38,13 +38,20 @@ struct sys_chunk {
 	unsigned int order;
 };
 
+/* One sg entry per chunk: free each as the high-order page it was. */
+static void sys_free_chunks(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	int i;
+
+	for_each_sgtable_sg(sgt, sg, i)
+		__free_pages(sg_page(sg), get_order(sg->length));
+	sg_free_table(sgt);
+}
+
 static void sys_heap_free(struct heaplab_buffer *buffer)
 {
-	pgoff_t i;
-
-	sg_free_table(&buffer->sg_table);
-	for (i = 0; i < buffer->pagecount; i++)
-		__free_page(buffer->pages[i]);
+	sys_free_chunks(&buffer->sg_table);
 	heaplab_buffer_destroy(buffer);
 	kfree(buffer);
 }
@@ -110,8 +117,6 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 		}
 		/* Once an order failed, do not retry it for this buffer. */
 		max_order = order;
-		if (order)
-			split_page(page, order);
 		for (j = 0; j < (1UL << order); j++)
 			buffer->pages[filled + j] = page + j;
 		chunks[nchunks].page = page;
@@ -143,10 +148,11 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 	return dmabuf;
 
 err_sgt:
-	sg_free_table(&buffer->sg_table);
+	sys_free_chunks(&buffer->sg_table);
+	goto err_init;
 err_pages:
-	for (j = 0; j < filled; j++)
-		__free_page(buffer->pages[j]);
+	for (c = 0; c < nchunks; c++)
+		__free_pages(chunks[c].page, chunks[c].order);
 	kvfree(chunks);
 err_init:
 	heaplab_buffer_destroy(buffer);
