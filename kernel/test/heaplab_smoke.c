@@ -6,9 +6,16 @@
  * a debugfs knob and unloaded again. An open knob pins the module, so the
  * test can also check that unload is refused while the module is in use.
  * warn_on_init=1 makes init WARN, which vm/run must turn into a failure.
+ *
+ * The "vmap" knob drives the kernel-only paths of a dma-buf exporter from
+ * userspace: write a dma-buf fd number and a byte value ("FD VALUE"); the
+ * module vmaps the buffer twice (the second map must be the same address),
+ * fills it with VALUE between begin/end_cpu_access, and unmaps both.
  */
 #include <linux/module.h>
 #include <linux/debugfs.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-direction.h>
 #include <linux/fs.h>
 #include <linux/uaccess.h>
 #include <linux/mutex.h>
@@ -60,6 +67,64 @@ static ssize_t smoke_read(struct file *file, char __user *ubuf, size_t count,
 	return ret;
 }
 
+static int smoke_vmap_fill(struct dma_buf *dmabuf, u8 value)
+{
+	struct iosys_map a, b;
+	int ret;
+
+	ret = dma_buf_vmap(dmabuf, &a);
+	if (ret)
+		return ret;
+	ret = dma_buf_vmap(dmabuf, &b);
+	if (ret)
+		goto out_a;
+	/* vmap is refcounted: both maps share one kernel mapping */
+	if (a.is_iomem || !iosys_map_is_equal(&a, &b)) {
+		ret = -EBADE;
+		goto out_b;
+	}
+	ret = dma_buf_begin_cpu_access(dmabuf, DMA_BIDIRECTIONAL);
+	if (ret)
+		goto out_b;
+	memset(a.vaddr, value, dmabuf->size);
+	ret = dma_buf_end_cpu_access(dmabuf, DMA_BIDIRECTIONAL);
+out_b:
+	dma_buf_vunmap(dmabuf, &b);
+out_a:
+	dma_buf_vunmap(dmabuf, &a);
+	return ret;
+}
+
+static ssize_t smoke_vmap_write(struct file *file, const char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	struct dma_buf *dmabuf;
+	char buf[32];
+	int fd, ret;
+	u8 value;
+
+	if (count == 0 || count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	if (sscanf(buf, "%d %hhu", &fd, &value) != 2)
+		return -EINVAL;
+
+	dmabuf = dma_buf_get(fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	ret = smoke_vmap_fill(dmabuf, value);
+	dma_buf_put(dmabuf);
+	return ret ? ret : count;
+}
+
+static const struct file_operations smoke_vmap_fops = {
+	.owner = THIS_MODULE,
+	.write = smoke_vmap_write,
+	.llseek = no_llseek,
+};
+
 static const struct file_operations smoke_fops = {
 	.owner = THIS_MODULE,	/* an open file pins the module */
 	.write = smoke_write,
@@ -76,6 +141,7 @@ static int __init smoke_init(void)
 	smoke_dir = debugfs_create_dir("heaplab_smoke", NULL);
 	debugfs_create_file("reverse", 0600, smoke_dir, NULL, &smoke_fops);
 	debugfs_create_u64("writes", 0400, smoke_dir, &smoke_writes);
+	debugfs_create_file("vmap", 0200, smoke_dir, NULL, &smoke_vmap_fops);
 
 	WARN_ON(warn_on_init);
 	pr_info("heaplab_smoke: loaded\n");
@@ -93,4 +159,5 @@ module_init(smoke_init);
 module_exit(smoke_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("heaplab developers");
-MODULE_DESCRIPTION("heaplab test-only module: proves the build/boot/test chain");
+MODULE_DESCRIPTION("heaplab test-only module: proves the chain, drives kernel-only paths");
+MODULE_IMPORT_NS(DMA_BUF);

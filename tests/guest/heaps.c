@@ -320,6 +320,47 @@ TEST_F_TIMEOUT(heap, vgem_import, SLOW)
 	close(vgem);
 }
 
+/*
+ * The kernel-only paths: vmap (refcounted) and CPU access through the
+ * kernel mapping, driven by the test module heaplab_smoke's "vmap" knob.
+ */
+TEST_F_TIMEOUT(heap, kernel_vmap, SLOW)
+{
+	const char *knob = "/sys/kernel/debug/heaplab_smoke/vmap";
+	size_t len = 64 * page_size;
+	unsigned char *p;
+	char cmd[32];
+	int fd, k;
+
+	k = open(knob, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, k) TH_LOG("%s: %s (is heaplab_smoke loaded?)", knob, strerror(errno));
+	fd = heap_alloc(self->fd, len, O_RDWR, 0);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 1, len);	/* fault the user mapping in first */
+
+	snprintf(cmd, sizeof(cmd), "%d 90", fd);
+	ASSERT_EQ((ssize_t)strlen(cmd), write(k, cmd, strlen(cmd)))
+		TH_LOG("vmap knob: %s", strerror(errno));
+	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(-1, first_not(p, len, 90));
+	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	/* a second round reuses nothing stale */
+	snprintf(cmd, sizeof(cmd), "%d 7", fd);
+	ASSERT_EQ((ssize_t)strlen(cmd), write(k, cmd, strlen(cmd)));
+	EXPECT_EQ(-1, first_not(p, len, 7));
+	/* bad input: not a dma-buf, not an fd */
+	snprintf(cmd, sizeof(cmd), "%d 1", k);
+	EXPECT_EQ(-1, write(k, cmd, strlen(cmd)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, write(k, "9999 1", 6));
+	EXPECT_EQ(EBADF, errno);
+	munmap(p, len);
+	close(fd);
+	close(k);
+}
+
 /* exec_fd_open: does a freshly exec'd shell still see fd @fd? */
 static int exec_fd_open(int fd)
 {
