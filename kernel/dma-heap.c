@@ -183,6 +183,12 @@ static long heaplab_heap_ioctl(struct file *file, unsigned int ucmd,
 	out_size = (ucmd & kcmd & IOC_OUT) ? _IOC_SIZE(ucmd) : 0;
 	in_size = min(in_size, sizeof(data));
 	out_size = min(out_size, sizeof(data));
+	/*
+	 * A command that cannot return the fd would leave the caller an fd
+	 * it never learns of: refuse it rather than leak it.
+	 */
+	if (out_size < offsetofend(struct dma_heap_allocation_data, fd))
+		return -EINVAL;
 	if (copy_from_user(&data, (void __user *)arg, in_size))
 		return -EFAULT;
 

@@ -160,4 +160,6 @@ module_exit(smoke_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("heaplab developers");
 MODULE_DESCRIPTION("heaplab test-only module: proves the chain, drives kernel-only paths");
+#ifdef HAVE_DMA_BUF_NS
 MODULE_IMPORT_NS(DMA_BUF);
+#endif
