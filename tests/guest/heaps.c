@@ -86,32 +86,37 @@ static int open_vgem(void)
 	return -1;
 }
 
-FIXTURE(heap) {
-	int fd;
-};
+/*
+ * Every fixture here is "one heap device, opened": each declares only which
+ * heaps its cases apply to. An absent heap is a skip (a failure under CI).
+ */
+#define HEAP_FIXTURE(name)						\
+	FIXTURE(name) {							\
+		int fd;							\
+	};								\
+	FIXTURE_VARIANT(name) {						\
+		const char *path;					\
+		bool ours;						\
+	};								\
+	FIXTURE_SETUP(name)						\
+	{								\
+		self->fd = open(variant->path, O_RDONLY | O_CLOEXEC);	\
+		if (self->fd < 0)					\
+			SKIP(return, "%s: %s", variant->path,		\
+			     strerror(errno));				\
+	}								\
+	FIXTURE_TEARDOWN(name)						\
+	{								\
+		if (self->fd >= 0)					\
+			close(self->fd);				\
+	}
 
-FIXTURE_VARIANT(heap) {
-	const char *path;
-	bool ours;
-};
+HEAP_FIXTURE(heap);
 
 FIXTURE_VARIANT_ADD(heap, heaplab_system) { .path = "/dev/heaplab/system", .ours = true };
 FIXTURE_VARIANT_ADD(heap, heaplab_cma) { .path = "/dev/heaplab/reserved", .ours = true };
 FIXTURE_VARIANT_ADD(heap, upstream_system) { .path = "/dev/dma_heap/system" };
 FIXTURE_VARIANT_ADD(heap, upstream_cma) { .path = "/dev/dma_heap/reserved" };
-
-FIXTURE_SETUP(heap)
-{
-	self->fd = open(variant->path, O_RDONLY | O_CLOEXEC);
-	if (self->fd < 0)
-		SKIP(return, "%s: %s", variant->path, strerror(errno));
-}
-
-FIXTURE_TEARDOWN(heap)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
 
 TEST_F_TIMEOUT(heap, errors, SLOW)
 {
@@ -508,30 +513,11 @@ TEST_F_TIMEOUT(heap, scm_rights, SLOW)
  * run on the upstream system heap: in 6.1 it sets off the OOM killer, which
  * may kill any process of the guest (a known upstream limitation).
  */
-FIXTURE(oversize) {
-	int fd;
-};
-
-FIXTURE_VARIANT(oversize) {
-	const char *path;
-};
+HEAP_FIXTURE(oversize);
 
 FIXTURE_VARIANT_ADD(oversize, heaplab_system) { .path = "/dev/heaplab/system" };
 FIXTURE_VARIANT_ADD(oversize, heaplab_cma) { .path = "/dev/heaplab/reserved" };
 FIXTURE_VARIANT_ADD(oversize, upstream_cma) { .path = "/dev/dma_heap/reserved" };
-
-FIXTURE_SETUP(oversize)
-{
-	self->fd = open(variant->path, O_RDONLY | O_CLOEXEC);
-	if (self->fd < 0)
-		SKIP(return, "%s: %s", variant->path, strerror(errno));
-}
-
-FIXTURE_TEARDOWN(oversize)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
 
 static long oom_kills(void)
 {
@@ -565,29 +551,10 @@ TEST_F_TIMEOUT(oversize, enomem, SLOW)
 }
 
 /* CMA heaps take from the CMA area and give every page back on release. */
-FIXTURE(cma) {
-	int fd;
-};
-
-FIXTURE_VARIANT(cma) {
-	const char *path;
-};
+HEAP_FIXTURE(cma);
 
 FIXTURE_VARIANT_ADD(cma, heaplab_cma) { .path = "/dev/heaplab/reserved" };
 FIXTURE_VARIANT_ADD(cma, upstream_cma) { .path = "/dev/dma_heap/reserved" };
-
-FIXTURE_SETUP(cma)
-{
-	self->fd = open(variant->path, O_RDONLY | O_CLOEXEC);
-	if (self->fd < 0)
-		SKIP(return, "%s: %s", variant->path, strerror(errno));
-}
-
-FIXTURE_TEARDOWN(cma)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
 
 /*
  * Pages of the area in use, from the CMA allocator's own bitmap (debugfs
@@ -637,29 +604,10 @@ TEST_F_TIMEOUT(cma, pages_return, SLOW)
  * (heaplab's CMA heap checks them while zeroing, the upstream one not even
  * there).
  */
-FIXTURE(killable) {
-	int fd;
-};
-
-FIXTURE_VARIANT(killable) {
-	const char *path;
-};
+HEAP_FIXTURE(killable);
 
 FIXTURE_VARIANT_ADD(killable, heaplab_system) { .path = "/dev/heaplab/system" };
 FIXTURE_VARIANT_ADD(killable, upstream_system) { .path = "/dev/dma_heap/system" };
-
-FIXTURE_SETUP(killable)
-{
-	self->fd = open(variant->path, O_RDONLY | O_CLOEXEC);
-	if (self->fd < 0)
-		SKIP(return, "%s: %s", variant->path, strerror(errno));
-}
-
-FIXTURE_TEARDOWN(killable)
-{
-	if (self->fd >= 0)
-		close(self->fd);
-}
 
 static double now_s(void)
 {
