@@ -12,14 +12,20 @@
 
 #include <linux/tracepoint.h>
 
-TRACE_EVENT(heaplab_alloc_start,
-	    TP_PROTO(const char *heap, unsigned long len),
-	    TP_ARGS(heap, len),
-	    TP_STRUCT__entry(__string(heap, heap)
-			     __field(unsigned long, len)),
-	    TP_fast_assign(__assign_str(heap, heap);
-			   __entry->len = len;),
-	    TP_printk("heap=%s len=%lu", __get_str(heap), __entry->len)
+/* Events that carry a heap and a length. */
+DECLARE_EVENT_CLASS(heaplab_buffer_class,
+		    TP_PROTO(const char *heap, unsigned long len),
+		    TP_ARGS(heap, len),
+		    TP_STRUCT__entry(__string(heap, heap)
+				     __field(unsigned long, len)),
+		    TP_fast_assign(__assign_str(heap, heap);
+				   __entry->len = len;),
+		    TP_printk("heap=%s len=%lu", __get_str(heap), __entry->len)
+);
+
+DEFINE_EVENT(heaplab_buffer_class, heaplab_alloc_start,
+	     TP_PROTO(const char *heap, unsigned long len),
+	     TP_ARGS(heap, len)
 );
 
 TRACE_EVENT(heaplab_alloc_end,
@@ -50,16 +56,6 @@ TRACE_EVENT(heaplab_zero,
 			   __entry->duration_ns = duration_ns;),
 	    TP_printk("heap=%s pages=%lu duration_ns=%llu", __get_str(heap),
 		      __entry->pages, __entry->duration_ns)
-);
-
-DECLARE_EVENT_CLASS(heaplab_buffer_class,
-		    TP_PROTO(const char *heap, unsigned long len),
-		    TP_ARGS(heap, len),
-		    TP_STRUCT__entry(__string(heap, heap)
-				     __field(unsigned long, len)),
-		    TP_fast_assign(__assign_str(heap, heap);
-				   __entry->len = len;),
-		    TP_printk("heap=%s len=%lu", __get_str(heap), __entry->len)
 );
 
 DEFINE_EVENT(heaplab_buffer_class, heaplab_buffer_release,

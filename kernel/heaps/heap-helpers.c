@@ -177,22 +177,41 @@ static void heaplab_unmap_dma_buf(struct dma_buf_attachment *attachment,
 	dma_unmap_sgtable(attachment->dev, table, dir, 0);
 }
 
+/*
+ * CPU access brackets: make the CPU's view and every device's view of the
+ * buffer agree, through the kernel mapping and each mapped attachment.
+ */
+static void heaplab_sync_cpu(struct heaplab_buffer *buffer,
+			     enum dma_data_direction dir, bool for_cpu)
+{
+	struct heaplab_attachment *a;
+
+	mutex_lock(&buffer->lock);
+	if (buffer->vmap_cnt) {
+		if (for_cpu)
+			invalidate_kernel_vmap_range(buffer->vaddr, buffer->len);
+		else
+			flush_kernel_vmap_range(buffer->vaddr, buffer->len);
+	}
+	list_for_each_entry(a, &buffer->attachments, node) {
+		if (!a->mapped)
+			continue;
+		if (for_cpu)
+			dma_sync_sgtable_for_cpu(a->dev, &a->table, dir);
+		else
+			dma_sync_sgtable_for_device(a->dev, &a->table, dir);
+	}
+	mutex_unlock(&buffer->lock);
+}
+
 static int heaplab_begin_cpu_access(struct dma_buf *dmabuf,
 				    enum dma_data_direction dir)
 {
 	struct heaplab_buffer *buffer = dmabuf->priv;
-	struct heaplab_attachment *a;
 
 	trace_heaplab_begin_cpu_access(heaplab_heap_get_name(buffer->heap),
 				       buffer->len, dir);
-	mutex_lock(&buffer->lock);
-	if (buffer->vmap_cnt)
-		invalidate_kernel_vmap_range(buffer->vaddr, buffer->len);
-	list_for_each_entry(a, &buffer->attachments, node) {
-		if (a->mapped)
-			dma_sync_sgtable_for_cpu(a->dev, &a->table, dir);
-	}
-	mutex_unlock(&buffer->lock);
+	heaplab_sync_cpu(buffer, dir, true);
 	return 0;
 }
 
@@ -200,18 +219,10 @@ static int heaplab_end_cpu_access(struct dma_buf *dmabuf,
 				  enum dma_data_direction dir)
 {
 	struct heaplab_buffer *buffer = dmabuf->priv;
-	struct heaplab_attachment *a;
 
 	trace_heaplab_end_cpu_access(heaplab_heap_get_name(buffer->heap),
 				     buffer->len, dir);
-	mutex_lock(&buffer->lock);
-	if (buffer->vmap_cnt)
-		flush_kernel_vmap_range(buffer->vaddr, buffer->len);
-	list_for_each_entry(a, &buffer->attachments, node) {
-		if (a->mapped)
-			dma_sync_sgtable_for_device(a->dev, &a->table, dir);
-	}
-	mutex_unlock(&buffer->lock);
+	heaplab_sync_cpu(buffer, dir, false);
 	return 0;
 }
 
