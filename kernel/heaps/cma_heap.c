@@ -35,7 +35,6 @@ static void cma_heap_free(struct heaplab_buffer *buffer)
 	/* A page that is not the area's would be a bug of ours. */
 	WARN_ON(!cma_release(cma, buffer->pages[0], buffer->pagecount));
 	heaplab_buffer_destroy(buffer);
-	kfree(buffer);
 }
 
 static struct dma_buf *cma_heap_allocate(struct heaplab_heap *heap,
@@ -50,12 +49,9 @@ static struct dma_buf *cma_heap_allocate(struct heaplab_heap *heap,
 	pgoff_t i;
 	int ret;
 
-	buffer = kzalloc(sizeof(*buffer), GFP_KERNEL);
-	if (!buffer)
-		return ERR_PTR(-ENOMEM);
-	ret = heaplab_buffer_init(buffer, heap, len, cma_heap_free);
-	if (ret)
-		goto err_buffer;
+	buffer = heaplab_buffer_alloc(heap, len, cma_heap_free);
+	if (IS_ERR(buffer))
+		return ERR_CAST(buffer);
 
 	/* As upstream: naturally aligned, capped at CONFIG_CMA_ALIGNMENT. */
 	align = min_t(unsigned int, get_order(len), CONFIG_CMA_ALIGNMENT);
@@ -89,8 +85,6 @@ err_cma:
 	cma_release(cma, page, buffer->pagecount);
 err_init:
 	heaplab_buffer_destroy(buffer);
-err_buffer:
-	kfree(buffer);
 	return ERR_PTR(ret);
 }
 

@@ -31,34 +31,47 @@ struct heaplab_attachment {
 	bool mapped;
 };
 
-int heaplab_buffer_init(struct heaplab_buffer *buffer, struct heaplab_heap *heap,
-			unsigned long len,
-			void (*free)(struct heaplab_buffer *buffer))
+/*
+ * The buffer object and its page array; the heap fills in the memory. Both
+ * heaps free it with heaplab_buffer_destroy(), after their own memory.
+ */
+struct heaplab_buffer *heaplab_buffer_alloc(struct heaplab_heap *heap,
+					    unsigned long len,
+					    void (*free)(struct heaplab_buffer *buffer))
 {
-	buffer->heap = heap;
-	buffer->len = len;
-	buffer->pagecount = len >> PAGE_SHIFT;
+	struct heaplab_buffer *buffer;
+
 	/*
 	 * More than all of memory can never succeed: fail before trying,
 	 * rather than reclaim everything on the way to a certain ENOMEM.
 	 */
-	if (buffer->pagecount > totalram_pages())
-		return -ENOMEM;
+	if ((len >> PAGE_SHIFT) > totalram_pages())
+		return ERR_PTR(-ENOMEM);
+	buffer = kzalloc(sizeof(*buffer), GFP_KERNEL);
+	if (!buffer)
+		return ERR_PTR(-ENOMEM);
+	buffer->heap = heap;
+	buffer->len = len;
+	buffer->pagecount = len >> PAGE_SHIFT;
 	buffer->free = free;
 	mutex_init(&buffer->lock);
 	INIT_LIST_HEAD(&buffer->attachments);
 	buffer->pages = kvmalloc_array(buffer->pagecount, sizeof(*buffer->pages),
 				       GFP_KERNEL | __GFP_NOWARN);
-	return buffer->pages ? 0 : -ENOMEM;
+	if (!buffer->pages) {
+		heaplab_buffer_destroy(buffer);
+		return ERR_PTR(-ENOMEM);
+	}
+	return buffer;
 }
-EXPORT_SYMBOL_GPL(heaplab_buffer_init);
+EXPORT_SYMBOL_GPL(heaplab_buffer_alloc);
 
-/* Undo heaplab_buffer_init(); the heap frees the memory itself. */
+/* Undo heaplab_buffer_alloc(); the heap frees the memory itself. */
 void heaplab_buffer_destroy(struct heaplab_buffer *buffer)
 {
 	kvfree(buffer->pages);
-	buffer->pages = NULL;
 	mutex_destroy(&buffer->lock);
+	kfree(buffer);
 }
 EXPORT_SYMBOL_GPL(heaplab_buffer_destroy);
 

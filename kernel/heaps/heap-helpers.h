@@ -43,9 +43,9 @@ struct heaplab_buffer {
 	void *priv;
 };
 
-int heaplab_buffer_init(struct heaplab_buffer *buffer, struct heaplab_heap *heap,
-			unsigned long len,
-			void (*free)(struct heaplab_buffer *buffer));
+struct heaplab_buffer *heaplab_buffer_alloc(struct heaplab_heap *heap,
+					    unsigned long len,
+					    void (*free)(struct heaplab_buffer *buffer));
 void heaplab_buffer_destroy(struct heaplab_buffer *buffer);
 struct dma_buf *heaplab_buffer_export(struct heaplab_buffer *buffer,
 				      u32 fd_flags);

@@ -53,7 +53,6 @@ static void sys_heap_free(struct heaplab_buffer *buffer)
 {
 	sys_free_chunks(&buffer->sg_table);
 	heaplab_buffer_destroy(buffer);
-	kfree(buffer);
 }
 
 /* The largest chunk that fits in @left pages and is not above @max_order. */
@@ -88,12 +87,9 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 	struct dma_buf *dmabuf;
 	int ret;
 
-	buffer = kzalloc(sizeof(*buffer), GFP_KERNEL);
-	if (!buffer)
-		return ERR_PTR(-ENOMEM);
-	ret = heaplab_buffer_init(buffer, heap, len, sys_heap_free);
-	if (ret)
-		goto err_buffer;
+	buffer = heaplab_buffer_alloc(heap, len, sys_heap_free);
+	if (IS_ERR(buffer))
+		return ERR_CAST(buffer);
 	/* At most one chunk per page: simplest bound for the chunk list. */
 	chunks = kvmalloc_array(buffer->pagecount, sizeof(*chunks),
 				GFP_KERNEL | __GFP_NOWARN);
@@ -156,8 +152,6 @@ err_pages:
 	kvfree(chunks);
 err_init:
 	heaplab_buffer_destroy(buffer);
-err_buffer:
-	kfree(buffer);
 	return ERR_PTR(ret);
 }
 
