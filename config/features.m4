@@ -27,11 +27,11 @@ AC_DEFUN([HEAPLAB_FEATURES], [
 			[AC_MSG_ERROR([libbpf >= 1.0 not found (bpf/ loaders): apt-get install libbpf-dev])])
 	])
 	AS_IF([test "$enable_reports" = yes], [
-		AC_MSG_CHECKING([whether $HEAPLAB_PYTHON has matplotlib, numpy and scipy])
-		AS_IF(["$HEAPLAB_PYTHON" -c 'import matplotlib, numpy, scipy' 2>/dev/null],
+		AC_MSG_CHECKING([whether $HEAPLAB_PYTHON has matplotlib, numpy, scipy and jsonschema])
+		AS_IF(["$HEAPLAB_PYTHON" -c 'import matplotlib, numpy, scipy, jsonschema' 2>/dev/null],
 		      [AC_MSG_RESULT([yes])],
 		      [AC_MSG_RESULT([no])
-		       AC_MSG_ERROR([reports/ needs them: apt-get install python3-matplotlib python3-numpy python3-scipy])])
+		       AC_MSG_ERROR([reports/ needs them: apt-get install python3-matplotlib python3-numpy python3-scipy python3-jsonschema])])
 	])
 	AS_IF([test "$enable_bench$enable_stress" != nono], [
 		PKG_CHECK_MODULES([JSONC], [json-c], [],

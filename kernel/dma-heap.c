@@ -30,6 +30,7 @@
 #include <uapi/linux/heaplab-dma-heap.h>
 
 #include "dma-heap-internal.h"
+#include "heaplab_test_hooks.h"
 
 #define CREATE_TRACE_POINTS
 #include "heaplab_trace.h"
@@ -143,6 +144,7 @@ static long heaplab_heap_alloc_ioctl(struct heaplab_heap *heap,
 
 	trace_heaplab_alloc_start(heap->name, len);
 	start = ktime_get();
+	heaplab_test_alloc_delay();
 	dmabuf = heap->ops->allocate(heap, len, data->fd_flags, data->heap_flags);
 	ret = PTR_ERR_OR_ZERO(dmabuf);
 	trace_heaplab_alloc_end(heap->name, len, ret,

@@ -137,3 +137,11 @@ struct json_object *summary_json(const struct summary *sum,
 	}
 	return o;
 }
+
+struct json_object *samples_json(struct samples *s, int raw)
+{
+	struct summary sum;
+
+	summarize(s, &sum);
+	return summary_json(&sum, s, raw);
+}

@@ -37,4 +37,7 @@ void summarize(struct samples *s, struct summary *sum);
 struct json_object *summary_json(const struct summary *sum,
 				 const struct samples *s, int raw);
 
+/* summarize() and summary_json() in one step. */
+struct json_object *samples_json(struct samples *s, int raw);
+
 #endif

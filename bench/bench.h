@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * heaplab-bench: what the harnesses share. One harness per file
+ * (alloc.c, zero.c, ...), registered in the tool table in heaplab-bench.c.
+ */
+#ifndef HEAPLAB_BENCH_H
+#define HEAPLAB_BENCH_H
+
+#include <json-c/json.h>
+
+#include "lib/perf.h"
+#include "lib/stats.h"
+
+#define MAX_HEAPS 16
+#define MAX_SIZES 32
+#define MAX_THREADS 16
+
+struct opts {
+	const char *heaps[MAX_HEAPS];
+	int nheaps;
+	unsigned long long sizes[MAX_SIZES];
+	int nsizes;
+	int threads[MAX_THREADS];	/* concurrency: thread counts */
+	int nthreads;
+	int iters, warmup, cpu, raw, perf;
+	int fill;			/* pressure: percent of MemAvailable */
+	unsigned long long budget;	/* bytes per heap and size, at most */
+	const char *json;
+};
+
+int run_alloc(struct opts *o, struct json_object *results);
+int run_memset(struct opts *o, struct json_object *results);
+int run_zero(struct opts *o, struct json_object *results);
+int run_mmap(struct opts *o, struct json_object *results);
+int run_concurrency(struct opts *o, struct json_object *results);
+int run_pressure(struct opts *o, struct json_object *results);
+
+/*
+ * alloc.c's loop, shared: @warmup untimed rounds of allocate-and-close,
+ * then @iters timed ones into @a and @f (both NULL: untimed).
+ */
+int alloc_free_rounds(const char *name, int heap, unsigned long long size, int warmup,
+		      int iters, struct samples *a, struct samples *f);
+/* One alloc/free case into @r ("alloc", "free", "perf"); @label: table rows. */
+int alloc_free_case(struct opts *o, const char *name, int heap, unsigned long long size,
+		    const char *label, struct json_object *r);
+
+/* Helpers in lib/common.c. */
+
+/*
+ * One measured case: heap @name (open as @heap) and @size. Returns 0, 1 if
+ * it failed (the run goes on), or a negative errno that stops the run.
+ */
+typedef int (*case_fn)(struct opts *o, const char *name, int heap,
+		       unsigned long long size, void *arg);
+/* Opens each --heap in turn and runs @fn for every size. */
+int for_each_case(struct opts *o, case_fn fn, void *arg);
+int open_heap(const char *path);
+int heap_alloc(int heap, unsigned long long len);
+int case_iters(const struct opts *o, unsigned long long size);
+struct json_object *case_new(const char *heap, unsigned long long size);
+void fmt_ns(char *buf, size_t len, double ns);
+void lat_header(void);
+void lat_row(const char *heap, unsigned long long size, const char *what,
+	     struct samples *s);
+void pin_cpu(int cpu);
+int ncpus(void);
+
+/*
+ * Every measured case is bracketed by these: with --perf they run it under
+ * perf stat and store its counters in the case's JSON as "perf".
+ */
+void case_begin(const struct opts *o, struct perf_stat *ps);
+void case_end(const struct opts *o, struct perf_stat *ps, struct json_object *r);
+/* Non-zero if --perf failed to count some case. */
+int perf_failures(void);
+
+#endif

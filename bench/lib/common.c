@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Helpers the harnesses share: heap access, table rows, pinning, --perf. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "linux/heaplab-dma-heap.h"
+#include "bench.h"
+
+int open_heap(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fprintf(stderr, "heaplab-bench: %s: %s\n", path, strerror(errno));
+	return fd;
+}
+
+int heap_alloc(int heap, unsigned long long len)
+{
+	struct dma_heap_allocation_data d = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC };
+
+	return ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d) < 0 ? -1 : (int)d.fd;
+}
+
+int for_each_case(struct opts *o, case_fn fn, void *arg)
+{
+	int h, z, ret, failed = 0;
+
+	for (h = 0; h < o->nheaps; h++) {
+		int heap = open_heap(o->heaps[h]);
+
+		if (heap < 0) {
+			failed = 1;
+			continue;
+		}
+		for (z = 0; z < o->nsizes; z++) {
+			ret = fn(o, o->heaps[h], heap, o->sizes[z], arg);
+			if (ret < 0) {
+				close(heap);
+				return ret;
+			}
+			failed |= ret;
+		}
+		close(heap);
+	}
+	return failed;
+}
+
+/* Big sizes get fewer rounds (--budget), so a run fits under TCG. */
+int case_iters(const struct opts *o, unsigned long long size)
+{
+	int iters = o->iters;
+
+	if ((unsigned long long)iters * size > o->budget)
+		iters = (int)(o->budget / size);
+	return iters < 5 ? (o->iters < 5 ? o->iters : 5) : iters;
+}
+
+struct json_object *case_new(const char *heap, unsigned long long size)
+{
+	struct json_object *r = json_object_new_object();
+
+	if (heap)
+		json_object_object_add(r, "heap", json_object_new_string(heap));
+	json_object_object_add(r, "size", json_object_new_int64((int64_t)size));
+	return r;
+}
+
+void fmt_ns(char *buf, size_t len, double ns)
+{
+	if (ns < 1e3)
+		snprintf(buf, len, "%.0fns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, len, "%.2fms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+}
+
+void lat_header(void)
+{
+	printf("%-24s %10s %-14s %5s %10s %10s %10s %10s %10s %10s\n", "heap", "size", "op",
+	       "n", "p50", "p90", "p99", "max", "mean", "stddev");
+}
+
+void lat_row(const char *heap, unsigned long long size, const char *what,
+	     struct samples *s)
+{
+	char p50[16], p90[16], p99[16], mx[16], mean[16], sd[16];
+	struct summary sum;
+
+	if (!s->n)
+		return;
+	summarize(s, &sum);
+	fmt_ns(p50, sizeof(p50), (double)sum.p50);
+	fmt_ns(p90, sizeof(p90), (double)sum.p90);
+	fmt_ns(p99, sizeof(p99), (double)sum.p99);
+	fmt_ns(mx, sizeof(mx), (double)sum.max);
+	fmt_ns(mean, sizeof(mean), sum.mean);
+	fmt_ns(sd, sizeof(sd), sum.stddev);
+	printf("%-24s %9lluK %-14s %5zu %10s %10s %10s %10s %10s %10s\n", heap, size >> 10,
+	       what, s->n, p50, p90, p99, mx, mean, sd);
+}
+
+void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		fprintf(stderr, "heaplab-bench: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
+}
+
+int ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (int)n : 1;
+}
+
+/* A failed perf start is reported in the case ("perf": null) and fails the run. */
+static int perf_failed;
+
+int perf_failures(void)
+{
+	return perf_failed;
+}
+
+void case_begin(const struct opts *o, struct perf_stat *ps)
+{
+	ps->pid = -1;
+	if (o->perf && perf_stat_begin(ps, o->cpu))
+		perf_failed = 1;
+}
+
+void case_end(const struct opts *o, struct perf_stat *ps, struct json_object *r)
+{
+	struct json_object *counters;
+
+	if (!o->perf)
+		return;
+	counters = ps->pid > 0 ? perf_stat_end(ps) : NULL;
+	if (!counters)
+		perf_failed = 1;
+	json_object_object_add(r, "perf", counters);
+}

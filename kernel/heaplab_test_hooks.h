@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test hooks: compiled only into test builds (HEAPLAB_TEST_HOOKS, which
+ * kernel/Makefile.am sets for the debug build that make check loads), never
+ * into what make install ships. Each one injects a known fault, so the
+ * suite can prove it notices: a test that cannot fail proves nothing.
+ */
+#ifndef HEAPLAB_TEST_HOOKS_H
+#define HEAPLAB_TEST_HOOKS_H
+
+#ifdef HEAPLAB_TEST_HOOKS
+/* A fixed delay in every allocation: the regression heaplab compare must flag. */
+void heaplab_test_alloc_delay(void);
+#else
+static inline void heaplab_test_alloc_delay(void)
+{
+}
+#endif
+
+#endif /* HEAPLAB_TEST_HOOKS_H */
