@@ -19,7 +19,7 @@ def samples(d):
 def compare(old, new, threshold, alpha):
     mo, mn = data.metrics(old), data.metrics(new)
     rows = []
-    for name in sorted(set(mo) & set(mn)):
+    for name in sorted(set(mo) & set(mn), key=data.natural_key):
         a, b = mo[name], mn[name]
         ratio = b["p50_ns"] / a["p50_ns"] if a["p50_ns"] else float("inf")
         sa, sb = samples(a), samples(b)

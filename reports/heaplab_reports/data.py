@@ -9,6 +9,7 @@ write_sync, ...). Every metric is a duration, so higher is always worse.
 """
 import json
 import os
+import re
 
 import jsonschema
 
@@ -98,6 +99,11 @@ def metrics(runset):
                 if is_dist(v) and v["n"]:
                     out[f"{base} {k}"] = v
     return out
+
+
+def natural_key(name):
+    """Sort metric names with their numbers as numbers (size=4096 < size=65536)."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def by_tool(runset, tool):

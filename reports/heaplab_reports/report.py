@@ -176,7 +176,7 @@ def ratio_rows(rs):
     """(metric, ours p50, upstream p50, p50 ratio, p99 ratio) for every twin pair."""
     m = data.metrics(rs)
     out = []
-    for name, d in sorted(m.items()):
+    for name, d in sorted(m.items(), key=lambda kv: data.natural_key(kv[0])):
         if " heap=/dev/heaplab/" not in name:
             continue
         twin = name.replace(" heap=/dev/heaplab/", " heap=/dev/dma_heap/", 1)
