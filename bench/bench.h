@@ -23,6 +23,7 @@ struct opts {
 	int threads[MAX_THREADS];	/* concurrency: thread counts */
 	int nthreads;
 	int iters, warmup, cpu, raw, perf;
+	int settle;			/* drop caches and compact before each case */
 	int fill;			/* pressure: percent of MemAvailable */
 	unsigned long long budget;	/* bytes per heap and size, at most */
 	const char *json;
@@ -71,6 +72,11 @@ int ncpus(void);
  * perf stat and store its counters in the case's JSON as "perf".
  */
 void case_begin(const struct opts *o, struct perf_stat *ps);
+/*
+ * --settle: drop the page cache and compact memory, so each case starts
+ * from the same free-page layout. Negative errno if the kernel refused.
+ */
+int settle(const struct opts *o);
 void case_end(const struct opts *o, struct perf_stat *ps, struct json_object *r);
 /* Non-zero if --perf failed to count some case. */
 int perf_failures(void);

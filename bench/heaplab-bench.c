@@ -134,7 +134,9 @@ static void usage(FILE *f)
 		"  --cpu N          pin to CPU N (default 0; -1: do not pin)\n"
 		"  --perf           run each case under perf stat, counters into the JSON\n"
 		"  --json FILE      write results as JSON (schema " SCHEMA ")\n"
-		"  --raw            keep every sample in the JSON\n");
+		"  --raw            keep every sample in the JSON\n"
+		"  --settle         drop caches and compact memory before each case\n"
+		"                   (root; makes CMA cases repeat under -icount)\n");
 }
 
 static void parse_sizes(struct opts *o, const char *sizes)
@@ -184,6 +186,7 @@ int main(int argc, char **argv)
 		{ "perf", no_argument, NULL, 'p' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "settle", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -228,6 +231,7 @@ int main(int argc, char **argv)
 		case 'p': o.perf = 1; break;
 		case 'j': o.json = optarg; break;
 		case 'r': o.raw = 1; break;
+		case 'S': o.settle = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -261,6 +265,7 @@ int main(int argc, char **argv)
 	json_object_object_add(opts, "budget", json_object_new_int64((int64_t)o.budget));
 	json_object_object_add(opts, "perf", json_object_new_boolean(o.perf));
 	json_object_object_add(opts, "raw", json_object_new_boolean(o.raw));
+	json_object_object_add(opts, "settle", json_object_new_boolean(o.settle));
 	arr = json_object_new_array();
 	for (i = 0; i < (size_t)o.nheaps; i++)
 		json_object_array_add(arr, json_object_new_string(o.heaps[i]));

@@ -166,6 +166,11 @@ int run_pressure(struct opts *o, struct json_object *results)
 	}
 	lat_header();
 	for (l = 0; l < 2; l++) {
+		/* settle before the co-runner starts, never under it */
+		if (settle(o)) {
+			failed = 1;
+			break;
+		}
 		if (l == 1) {
 			pid = corunner_start(o, &fill);
 			if (pid < 0) {
@@ -174,9 +179,12 @@ int run_pressure(struct opts *o, struct json_object *results)
 			}
 		}
 		for (h = 0; h < o->nheaps; h++)
-			for (z = 0; z < o->nsizes; z++)
+			for (z = 0; z < o->nsizes; z++) {
+				if (!l && (h || z) && settle(o))
+					failed = 1;
 				failed |= one_case(o, o->heaps[h], heaps[h], o->sizes[z],
 						   loads[l], fill, results);
+			}
 	}
 	if (pid > 0) {
 		int status;

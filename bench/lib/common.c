@@ -40,7 +40,9 @@ int for_each_case(struct opts *o, case_fn fn, void *arg)
 			continue;
 		}
 		for (z = 0; z < o->nsizes; z++) {
-			ret = fn(o, o->heaps[h], heap, o->sizes[z], arg);
+			ret = settle(o);
+			if (!ret)
+				ret = fn(o, o->heaps[h], heap, o->sizes[z], arg);
 			if (ret < 0) {
 				close(heap);
 				return ret;
@@ -126,6 +128,38 @@ int ncpus(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (int)n : 1;
+}
+
+static int write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0 || write(fd, val, strlen(val)) < 0) {
+		ret = -errno;
+		fprintf(stderr, "heaplab-bench: --settle: %s: %s\n", path, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * Under QEMU -icount the CMA heaps did not repeat across boots: cma_alloc
+ * migrates whatever page cache sits in the CMA area, and the 9p reads that
+ * filled it complete in host time. Emptying the cache and compacting first
+ * makes the area's contents the same at each case.
+ */
+int settle(const struct opts *o)
+{
+	int ret;
+
+	if (!o->settle)
+		return 0;
+	sync();
+	ret = write_sysctl("/proc/sys/vm/drop_caches", "3");
+	if (!ret)
+		ret = write_sysctl("/proc/sys/vm/compact_memory", "1");
+	return ret;
 }
 
 /* A failed perf start is reported in the case ("perf": null) and fails the run. */
