@@ -49,6 +49,7 @@ AC_DEFUN([HEAPLAB_USERSPACE_FLAGS], [
 	HEAPLAB_CFLAGS="-Wall -Wextra -Werror -O2 -g"
 	dnl Test programs run under ASan/UBSan in the guest.
 	HEAPLAB_TEST_CFLAGS=
+	STRESS_SAN_CFLAGS=
 	AS_IF([test "$enable_sanitizers" = yes], [
 		save_CFLAGS=$CFLAGS
 		CFLAGS="$CFLAGS -fsanitize=address,undefined"
@@ -56,7 +57,8 @@ AC_DEFUN([HEAPLAB_USERSPACE_FLAGS], [
 		LDFLAGS="$LDFLAGS -fsanitize=address,undefined"
 		AC_MSG_CHECKING([whether $CC links with ASan and UBSan])
 		AC_LINK_IFELSE([AC_LANG_PROGRAM([], [])],
-			[AC_MSG_RESULT([yes]); HEAPLAB_TEST_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer"],
+			[AC_MSG_RESULT([yes]); HEAPLAB_TEST_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer"
+			 STRESS_SAN_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=undefined"],
 			[AC_MSG_RESULT([no])
 			 AC_MSG_ERROR([sanitizer runtimes missing: apt-get install libasan8 libubsan1, or --disable-sanitizers])])
 		CFLAGS=$save_CFLAGS
@@ -64,6 +66,7 @@ AC_DEFUN([HEAPLAB_USERSPACE_FLAGS], [
 	])
 	AC_SUBST([HEAPLAB_CFLAGS])
 	AC_SUBST([HEAPLAB_TEST_CFLAGS])
+	AC_SUBST([STRESS_SAN_CFLAGS])
 
 	dnl The kselftest harness comes from the kernel source package at build
 	dnl time; heaplab carries no copy of it.

@@ -18,6 +18,7 @@ struct heaplab_heap_stats {
 	atomic64_t frees;
 	atomic64_t bytes_outstanding;
 	atomic64_t bytes_peak;
+	atomic64_t pages_held;
 };
 
 void heaplab_heap_account_free(struct heaplab_heap *heap, size_t len);

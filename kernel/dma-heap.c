@@ -79,6 +79,12 @@ struct module *heaplab_heap_get_owner(struct heaplab_heap *heap)
 }
 EXPORT_SYMBOL_GPL(heaplab_heap_get_owner);
 
+void heaplab_heap_account_pages(struct heaplab_heap *heap, long delta)
+{
+	atomic64_add(delta, &heap->stats.pages_held);
+}
+EXPORT_SYMBOL_GPL(heaplab_heap_account_pages);
+
 /* Called by the helpers when a buffer of @heap is released. */
 void heaplab_heap_account_free(struct heaplab_heap *heap, size_t len)
 {
@@ -216,6 +222,7 @@ static int heaplab_heap_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "bytes_outstanding %lld\n",
 		   atomic64_read(&heap->stats.bytes_outstanding));
 	seq_printf(s, "bytes_peak %lld\n", atomic64_read(&heap->stats.bytes_peak));
+	seq_printf(s, "pages_held %lld\n", atomic64_read(&heap->stats.pages_held));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heaplab_heap_stats);

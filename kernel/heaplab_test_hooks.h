@@ -8,12 +8,28 @@
 #ifndef HEAPLAB_TEST_HOOKS_H
 #define HEAPLAB_TEST_HOOKS_H
 
+#include <linux/types.h>
+
 #ifdef HEAPLAB_TEST_HOOKS
 /* A fixed delay in every allocation: the regression heaplab compare must flag. */
 void heaplab_test_alloc_delay(void);
+/* Hand out pages without clearing them: what heaplab-stress verify must catch. */
+bool heaplab_test_skip_zero(void);
+/* True once every N frees: the heap then leaks one page, for the stress leak check. */
+bool heaplab_test_leak_page(void);
 #else
 static inline void heaplab_test_alloc_delay(void)
 {
+}
+
+static inline bool heaplab_test_skip_zero(void)
+{
+	return false;
+}
+
+static inline bool heaplab_test_leak_page(void)
+{
+	return false;
 }
 #endif
 

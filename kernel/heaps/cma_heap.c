@@ -34,6 +34,7 @@ static void cma_heap_free(struct heaplab_buffer *buffer)
 	sg_free_table(&buffer->sg_table);
 	/* A page that is not the area's would be a bug of ours. */
 	WARN_ON(!cma_release(cma, buffer->pages[0], buffer->pagecount));
+	heaplab_heap_account_pages(buffer->heap, -(long)buffer->pagecount);
 	heaplab_buffer_destroy(buffer);
 }
 
@@ -60,6 +61,7 @@ static struct dma_buf *cma_heap_allocate(struct heaplab_heap *heap,
 		ret = -ENOMEM;
 		goto err_init;
 	}
+	heaplab_heap_account_pages(heap, buffer->pagecount);
 	for (i = 0; i < buffer->pagecount; i++)
 		buffer->pages[i] = page + i;
 
@@ -83,6 +85,7 @@ err_sgt:
 	sg_free_table(&buffer->sg_table);
 err_cma:
 	cma_release(cma, page, buffer->pagecount);
+	heaplab_heap_account_pages(heap, -(long)buffer->pagecount);
 err_init:
 	heaplab_buffer_destroy(buffer);
 	return ERR_PTR(ret);

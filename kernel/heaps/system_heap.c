@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 
 #include <heaplab/dma-heap.h>
+#include "../heaplab_test_hooks.h"
 #include "heap-helpers.h"
 
 #define HIGH_ORDER_GFP	(((GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY) & \
@@ -38,6 +39,13 @@ struct sys_chunk {
 	unsigned int order;
 };
 
+/* Every page given back goes through here, so pages_held stays exact. */
+static void sys_put_pages(struct page *page, unsigned int order)
+{
+	__free_pages(page, order);
+	heaplab_heap_account_pages(sys_heap, -(1L << order));
+}
+
 /* One sg entry per chunk: free each as the high-order page it was. */
 static void sys_free_chunks(struct sg_table *sgt)
 {
@@ -45,12 +53,32 @@ static void sys_free_chunks(struct sg_table *sgt)
 	int i;
 
 	for_each_sgtable_sg(sgt, sg, i)
-		__free_pages(sg_page(sg), get_order(sg->length));
+		if (sg->length)	/* emptied by sys_test_leak_page() */
+			sys_put_pages(sg_page(sg), get_order(sg->length));
 	sg_free_table(sgt);
+}
+
+/*
+ * Test builds only: keep the first page of the first chunk, as a buggy
+ * free path would. The chunk is split so that its other pages still go.
+ */
+static void sys_test_leak_page(struct sg_table *sgt)
+{
+	struct scatterlist *sg = sgt->sgl;
+	unsigned int order = get_order(sg->length);
+	unsigned long i;
+
+	split_page(sg_page(sg), order);
+	for (i = 1; i < (1UL << order); i++)
+		sys_put_pages(nth_page(sg_page(sg), i), 0);
+	sg_assign_page(sg, NULL);
+	sg->length = 0;
 }
 
 static void sys_heap_free(struct heaplab_buffer *buffer)
 {
+	if (heaplab_test_leak_page())
+		sys_test_leak_page(&buffer->sg_table);
 	sys_free_chunks(&buffer->sg_table);
 	heaplab_buffer_destroy(buffer);
 }
@@ -67,6 +95,7 @@ static struct page *sys_alloc_chunk(unsigned long left, unsigned int max_order,
 			continue;
 		page = alloc_pages(order_gfp[i], orders[i]);
 		if (page) {
+			heaplab_heap_account_pages(sys_heap, 1L << orders[i]);
 			*order = orders[i];
 			return page;
 		}
@@ -148,7 +177,7 @@ err_sgt:
 	goto err_init;
 err_pages:
 	for (c = 0; c < nchunks; c++)
-		__free_pages(chunks[c].page, chunks[c].order);
+		sys_put_pages(chunks[c].page, chunks[c].order);
 	kvfree(chunks);
 err_init:
 	heaplab_buffer_destroy(buffer);

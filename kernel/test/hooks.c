@@ -4,7 +4,9 @@
  * heaplab_test_hooks.h). Their knobs are module parameters, writable at
  * runtime under /sys/module/heaplab_heap/parameters/.
  */
+#include <linux/atomic.h>
 #include <linux/delay.h>
+#include <linux/export.h>
 #include <linux/moduleparam.h>
 
 #include "../heaplab_test_hooks.h"
@@ -21,3 +23,29 @@ void heaplab_test_alloc_delay(void)
 	if (us)
 		fsleep(us);
 }
+
+static bool test_skip_zero;
+module_param(test_skip_zero, bool, 0644);
+MODULE_PARM_DESC(test_skip_zero,
+		 "test builds only: do not clear pages before handing them out (injected bug)");
+
+bool heaplab_test_skip_zero(void)
+{
+	return READ_ONCE(test_skip_zero);
+}
+EXPORT_SYMBOL_GPL(heaplab_test_skip_zero);
+
+static unsigned int test_leak_every;
+module_param(test_leak_every, uint, 0644);
+MODULE_PARM_DESC(test_leak_every,
+		 "test builds only: leak one page every N buffer frees, 0 never (injected bug)");
+
+static atomic_t frees;
+
+bool heaplab_test_leak_page(void)
+{
+	unsigned int n = READ_ONCE(test_leak_every);
+
+	return n && !(atomic_inc_return(&frees) % n);
+}
+EXPORT_SYMBOL_GPL(heaplab_test_leak_page);

@@ -15,36 +15,38 @@ import jsonschema
 
 TOOL_SCHEMA = "heaplab-bench/1"
 SET_SCHEMA = "heaplab-bench-set/1"
+STRESS_SCHEMA = "heaplab-stress/1"
 HERE = os.path.dirname(os.path.realpath(__file__))
-# Source tree: ../../bench/schema; installed: ../schema next to this package.
-SCHEMA_DIRS = [os.path.join(HERE, "..", "..", "bench", "schema"), os.path.join(HERE, "..", "schema")]
+# Source tree: ../../{bench,stress}/schema; installed: ../schema next to this package.
+SCHEMA_DIRS = [os.path.join(HERE, "..", "..", "bench", "schema"),
+               os.path.join(HERE, "..", "..", "stress", "schema"),
+               os.path.join(HERE, "..", "schema")]
 
 
 class BadInput(Exception):
     pass
 
 
-def schema():
+def schema(name="heaplab-bench-1.json"):
     for d in SCHEMA_DIRS:
-        p = os.path.join(d, "heaplab-bench-1.json")
+        p = os.path.join(d, name)
         if os.path.exists(p):
             with open(p) as f:
                 return json.load(f)
-    raise BadInput("schema heaplab-bench-1.json not found in " + ", ".join(SCHEMA_DIRS))
+    raise BadInput(f"schema {name} not found in " + ", ".join(SCHEMA_DIRS))
 
 
-def validate_tool_doc(doc, where):
-    v = jsonschema.Draft202012Validator(schema())
+def validate_tool_doc(doc, where, name="heaplab-bench-1.json", label=TOOL_SCHEMA):
+    v = jsonschema.Draft202012Validator(schema(name))
     errors = sorted(v.iter_errors(doc), key=lambda e: list(e.path))
     if errors:
         e = errors[0]
         path = "/".join(str(p) for p in e.path) or "(top)"
-        raise BadInput(f"{where}: does not match {TOOL_SCHEMA} at {path}: {e.message}"
+        raise BadInput(f"{where}: does not match {label} at {path}: {e.message}"
                        + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
 
 
-def load(path):
-    """A tool document or a run set, as a run set (validated)."""
+def read(path):
     try:
         with open(path) as f:
             doc = json.load(f)
@@ -53,7 +55,26 @@ def load(path):
     except json.JSONDecodeError as e:
         raise BadInput(f"{path}: not JSON: {e}")
     if not isinstance(doc, dict):
-        raise BadInput(f"{path}: not a heaplab-bench result")
+        raise BadInput(f"{path}: not a heaplab result")
+    return doc
+
+
+def is_stress(path):
+    return read(path).get("schema") == STRESS_SCHEMA
+
+
+def load_stress(path):
+    """A heaplab-stress document (validated)."""
+    doc = read(path)
+    if doc.get("schema") != STRESS_SCHEMA:
+        raise BadInput(f"{path}: schema is {doc.get('schema')!r}, want {STRESS_SCHEMA}")
+    validate_tool_doc(doc, path, "heaplab-stress-1.json", STRESS_SCHEMA)
+    return doc
+
+
+def load(path):
+    """A tool document or a run set, as a run set (validated)."""
+    doc = read(path)
     if doc.get("schema") == TOOL_SCHEMA:
         validate_tool_doc(doc, path)
         return {"schema": SET_SCHEMA, "runs": [doc]}

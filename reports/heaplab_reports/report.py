@@ -274,19 +274,58 @@ def write_html(rs, outdir, made, extra):
         f.write("\n".join(parts))
 
 
-def stress_section(outdir):
-    """stress/ results, when a stress run left them (see stress/README.md)."""
-    p = os.path.join(outdir, "stress.json")
-    if not os.path.exists(p):
-        return []
-    with open(p) as f:
-        doc = json.load(f)
-    rows = [(s.get("name"), s.get("ops"), json.dumps(s.get("errors", {})), s.get("leaks"))
-            for s in doc.get("stressors", [])]
-    return [("stress results", _table(["stressor", "ops", "errors by errno", "leaks"], rows))]
+def _errs(c):
+    return ", ".join(f"{k} {v}" for k, v in sorted(c.get("errors", {}).items())) or "-"
 
 
-def report(rs, outdir):
+def stress_section(docs):
+    """heaplab-stress results given to report (stress/README.md), one table per command."""
+    out = []
+    for d in docs:
+        lk = d["leaks"]
+        title = (f"stress: {d['tool']} ({'passed' if d['passed'] else 'FAILED'}, seed {d['seed']},"
+                 f" {d['elapsed_s']:.0f} s)")
+        body = ["<p>Nothing lost: live dma-bufs {:+d}, MemFree drop {} KiB, CmaFree drop {} KiB"
+                " (tolerance {} KiB), OOM kills {}{}.</p>".format(
+                    lk["dmabufs"], lk["memfree_drop_kb"], lk["cmafree_drop_kb"],
+                    lk["tolerance_kb"], lk["oom_kills"],
+                    f", kmemleak reports {lk['kmemleak']}" if "kmemleak" in lk else "")]
+        if d.get("stressors"):
+            body.append(_table(["stressor", "heap", "ops", "calls", "MiB", "errors by errno",
+                                "unexpected", "verify failures"],
+                               [(s["name"], s["heap"], s["ops"], s["calls"], s["bytes"] >> 20,
+                                 _errs(s), s["unexpected_errors"], s["verify_failures"])
+                                for s in d["stressors"]]))
+        if d.get("fault"):
+            body.append(_table(["attribute", "probability %", "interval", "heap", "ops", "calls",
+                                "injected", "errors by errno", "unexpected", "verify failures"],
+                               [(s["attr"], s["probability"], s["interval"], s["heap"], s["ops"],
+                                 s["calls"], s["injected"], _errs(s), s["unexpected_errors"],
+                                 s["verify_failures"]) for s in d["fault"]]))
+        if d.get("fuzz"):
+            fz = d["fuzz"]
+            body.append(f"<p>{fz['calls']} calls; invalid requests accepted {fz['invalid_accepted']},"
+                        f" valid ones refused {fz['valid_refused']}, stray fds {fz['stray_fds']}.</p>")
+            body.append(_table(["action", "ops", "calls", "errors by errno", "unexpected"],
+                               [(k, v["ops"], v["calls"], _errs(v), v["unexpected_errors"])
+                                for k, v in fz["actions"].items()]))
+        if d.get("oom"):
+            body.append(_table(["heap", "twice RAM", "filled MiB", "fill ended with", "note"],
+                               [(o["heap"], o.get("over_ram_errno", "-"),
+                                 o.get("filled_bytes", 0) >> 20, o.get("fill_errno", "-"),
+                                 o.get("skipped", "")) for o in d["oom"]]))
+        if d.get("pressure"):
+            body.append(_table(["heap (pattern under a co-runner)", "ops", "errors by errno",
+                                "verify failures"],
+                               [(s["heap"], s["ops"], _errs(s), s["verify_failures"])
+                                for s in d["pressure"]]))
+        if d["failures"]:
+            body.append("<pre>" + html.escape("\n".join(d["failures"])) + "</pre>")
+        out.append((title, "".join(body)))
+    return out
+
+
+def report(rs, outdir, stress=()):
     os.makedirs(outdir, exist_ok=True)
     made = []
     for fn in (plot_latency, plot_cdf, plot_zero, plot_mmap, plot_concurrency, plot_pressure):
@@ -296,5 +335,5 @@ def report(rs, outdir):
     text = ratio_text(rs)
     with open(os.path.join(outdir, "ratios.txt"), "w") as f:
         f.write(text)
-    write_html(rs, outdir, made, stress_section(outdir))
+    write_html(rs, outdir, made, stress_section(stress))
     return made, text

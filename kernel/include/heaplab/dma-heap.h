@@ -48,5 +48,11 @@ void heaplab_heap_remove(struct heaplab_heap *heap);
 void *heaplab_heap_get_drvdata(struct heaplab_heap *heap);
 const char *heaplab_heap_get_name(struct heaplab_heap *heap);
 struct module *heaplab_heap_get_owner(struct heaplab_heap *heap);
+/*
+ * Heaps report each page they take from the page allocator or CMA (@delta
+ * > 0) and give back (< 0): debugfs stats then shows pages_held, which must
+ * return to its baseline once every buffer is gone, to the page.
+ */
+void heaplab_heap_account_pages(struct heaplab_heap *heap, long delta);
 
 #endif /* _HEAPLAB_DMA_HEAP_H */

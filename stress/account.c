@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * "Nothing lost": a snapshot before a run and a check after it. Live
+ * dma-bufs (debugfs bufinfo) and heaplab's bytes outstanding must return
+ * exactly; MemFree and CmaFree within a tolerance (the page cache, slab and
+ * per-CPU page lists move a little on their own); no process OOM-killed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stress.h"
+
+#define BUFINFO "/sys/kernel/debug/dma_buf/bufinfo"
+
+int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+long read_long(const char *path)
+{
+	char buf[64] = "";
+	FILE *f = fopen(path, "re");
+	long v = -1;
+
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			v = strtol(buf, NULL, 0);
+		fclose(f);
+	}
+	return v;
+}
+
+static long dmabuf_count(void)
+{
+	char line[512];
+	FILE *f = fopen(BUFINFO, "re");
+	long n = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		sscanf(line, "Total %ld objects", &n);
+	fclose(f);
+	return n;
+}
+
+/* heaplab's debugfs stat @key of the heap behind @path; -1 for other heaps. */
+static long long heap_stat(const char *path, const char *key)
+{
+	char p[256], line[128], *dup = strdup(path);
+	size_t n = strlen(key);
+	long long v = -1;
+	FILE *f;
+
+	if (!dup)
+		return -1;
+	snprintf(p, sizeof(p), "/sys/kernel/debug/heaplab/%s/stats", basename(dup));
+	free(dup);
+	if (!strstr(path, "/heaplab/"))
+		return -1;
+	f = fopen(p, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ' ')
+			v = strtoll(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static void meminfo(struct snapshot *s)
+{
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	s->memfree_kb = s->cmafree_kb = s->memtotal_kb = -1;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "MemFree: %ld", &s->memfree_kb);
+		sscanf(line, "MemTotal: %ld", &s->memtotal_kb);
+		sscanf(line, "CmaFree: %ld", &s->cmafree_kb);
+	}
+	fclose(f);
+}
+
+static uint64_t vmstat_oom_kills(void)
+{
+	char line[128];
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		sscanf(line, "oom_kill %llu", &v);
+	fclose(f);
+	return v;
+}
+
+/*
+ * Empty the page cache and slab caches, so free memory compares. Not
+ * compaction: it migrates movable pages into free CMA pageblocks, which
+ * moves CmaFree by megabytes on its own.
+ */
+static void settle(void)
+{
+	sync();
+	write_file("/proc/sys/vm/drop_caches", "3");
+}
+
+int snapshot(const struct opts *o, struct snapshot *s)
+{
+	int i;
+
+	settle();
+	s->dmabufs = dmabuf_count();
+	if (s->dmabufs < 0) {
+		fprintf(stderr, "heaplab-stress: %s: %s (debugfs mounted? root?)\n", BUFINFO,
+			strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < o->nheaps; i++) {
+		s->heap_bytes[i] = heap_stat(o->heaps[i], "bytes_outstanding");
+		s->heap_pages[i] = heap_stat(o->heaps[i], "pages_held");
+	}
+	meminfo(s);
+	s->oom_kills = vmstat_oom_kills();
+	return 0;
+}
+
+/* MemFree/CmaFree may differ by this much: 1/256 of RAM, at least 8 MiB. */
+static long tolerance_kb(const struct snapshot *s)
+{
+	long t = s->memtotal_kb / 256;
+
+	return t < 8192 ? 8192 : t;
+}
+
+int check_leaks(const struct opts *o, const struct snapshot *base, struct json_object *leaks)
+{
+	struct snapshot now;
+	long tol = tolerance_kb(base), dfree = 0, dcma = 0;
+	int i, try, bad = 0;
+
+	/* Releases can lag a moment (deferred fput, RCU): look a few times. */
+	for (try = 0; try < 6; try++) {
+		if (try)
+			usleep(500000);
+		snapshot(o, &now);
+		dfree = base->memfree_kb - now.memfree_kb;
+		dcma = base->cmafree_kb - now.cmafree_kb;
+		bad = now.dmabufs != base->dmabufs || dfree > tol || dcma > tol;
+		for (i = 0; i < o->nheaps; i++)
+			bad |= now.heap_bytes[i] != base->heap_bytes[i] ||
+			       now.heap_pages[i] != base->heap_pages[i];
+		if (!bad)
+			break;
+	}
+	json_object_object_add(leaks, "dmabufs",
+			       json_object_new_int64(now.dmabufs - base->dmabufs));
+	json_object_object_add(leaks, "memfree_drop_kb", json_object_new_int64(dfree));
+	json_object_object_add(leaks, "cmafree_drop_kb", json_object_new_int64(dcma));
+	json_object_object_add(leaks, "tolerance_kb", json_object_new_int64(tol));
+	json_object_object_add(leaks, "oom_kills",
+			       json_object_new_int64((int64_t)(now.oom_kills - base->oom_kills)));
+	if (now.dmabufs != base->dmabufs)
+		fail("leak: %ld dma-buf(s) still alive (bufinfo: %ld, baseline %ld)",
+		     now.dmabufs - base->dmabufs, now.dmabufs, base->dmabufs);
+	for (i = 0; i < o->nheaps; i++) {
+		char key[300];
+
+		if (base->heap_bytes[i] < 0)
+			continue;
+		snprintf(key, sizeof(key), "bytes_outstanding %s", o->heaps[i]);
+		json_object_object_add(leaks, key, json_object_new_int64(now.heap_bytes[i] -
+									  base->heap_bytes[i]));
+		if (now.heap_bytes[i] != base->heap_bytes[i])
+			fail("leak: %s: %lld bytes outstanding, baseline %lld", o->heaps[i],
+			     now.heap_bytes[i], base->heap_bytes[i]);
+		snprintf(key, sizeof(key), "pages_held %s", o->heaps[i]);
+		json_object_object_add(leaks, key, json_object_new_int64(now.heap_pages[i] -
+									  base->heap_pages[i]));
+		if (now.heap_pages[i] != base->heap_pages[i])
+			fail("leak: %s: the heap holds %lld page(s) more than at the start "
+			     "(pages_held %lld, baseline %lld)", o->heaps[i],
+			     now.heap_pages[i] - base->heap_pages[i], now.heap_pages[i],
+			     base->heap_pages[i]);
+	}
+	if (dfree > tol)
+		fail("leak: MemFree is %ld KiB below its baseline (tolerance %ld KiB)", dfree, tol);
+	if (dcma > tol)
+		fail("leak: CmaFree is %ld KiB below its baseline (tolerance %ld KiB)", dcma, tol);
+	if (now.oom_kills != base->oom_kills) {
+		fail("the OOM killer killed %llu process(es)",
+		     (unsigned long long)(now.oom_kills - base->oom_kills));
+		bad = 1;
+	}
+	return bad;
+}
+
+/* kmemleak: scan twice (young objects are not reported), count reports. */
+int kmemleak_scan(struct json_object *leaks)
+{
+	const char *km = "/sys/kernel/debug/kmemleak";
+	char line[256];
+	int n = 0;
+	FILE *f;
+
+	if (write_file(km, "scan")) {
+		fail("kmemleak: %s: cannot scan (not the debug kernel?)", km);
+		return 1;
+	}
+	sleep(6);
+	write_file(km, "scan");
+	f = fopen(km, "re");
+	if (!f)
+		return 1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "unreferenced object"))
+			n++;
+		if (n && n <= 3)
+			fputs(line, stderr);
+	}
+	fclose(f);
+	json_object_object_add(leaks, "kmemleak", json_object_new_int(n));
+	if (n)
+		fail("kmemleak: %d unreferenced object(s)", n);
+	return n > 0;
+}

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heaplab-stress: stress, fault injection, fuzzing and OOM checks of DMA-BUF
+ * heaps, ours and upstream's alike, with nothing lost. Every run prints
+ * its seed; the same seed replays the same choices.
+ *
+ *   heaplab-stress run|fault|fuzz|oom|list [options]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "stress.h"
+
+#define SCHEMA "heaplab-stress/1"
+
+static void usage(FILE *f)
+{
+	size_t i;
+	int j;
+
+	fprintf(f,
+		"usage: heaplab-stress COMMAND [options]\n"
+		"commands:\n"
+		"  run     run stressors (--stressor) for --duration, N procs x M threads\n"
+		"  fault   failslab and fail_page_alloc sweep, limited to this task\n"
+		"  fuzz    DMA_HEAP_IOCTL_ALLOC and dma-buf ioctl fuzzer, --ops calls\n"
+		"  oom     more than memory fails with ENOMEM; no process is killed\n"
+		"  list    the stressors and their options\n"
+		"options:\n"
+		"  --heap PATH        heap device (repeatable; at least one)\n"
+		"  --stressor LIST    run: comma-separated names, or all (default)\n"
+		"  --opt S.KEY=VAL    run: a stressor option (see list)\n"
+		"  --procs N          run: processes per stressor (1..64, default 2)\n"
+		"  --threads N        run: threads per process (1..64, default 2)\n"
+		"  --duration SEC     wall-clock bound (run, fault, fuzz, oom; default 10)\n"
+		"  --ops N            fuzz: calls to make (1..10^9, default 10^6)\n"
+		"  --seed N           replay a run (default: from the clock, printed)\n"
+		"  --no-verify        skip the zero and pattern checks\n"
+		"  --kmod-dir DIR     unload: where heaplab's .ko files are\n"
+		"  --kmemleak         scan with kmemleak at the end (debug kernel)\n"
+		"  --json FILE        write results as JSON (schema " SCHEMA ")\n"
+		"exit status: 0 clean, 1 a failure, a leak or a crash found, 2 bad usage\n");
+	if (f != stdout)
+		return;
+	fprintf(f, "stressors:\n");
+	for (i = 0; i < nstressors; i++) {
+		fprintf(f, "  %-8s %s\n", stressors[i].name, stressors[i].help);
+		for (j = 0; j < MAX_OPTS && stressors[i].opts[j].name; j++)
+			fprintf(f, "           %s.%s=%ld..%ld (default %ld): %s\n",
+				stressors[i].name, stressors[i].opts[j].name,
+				stressors[i].opts[j].min, stressors[i].opts[j].max,
+				stressors[i].opts[j].def, stressors[i].opts[j].help);
+	}
+}
+
+static void __attribute__((noreturn)) die(const char *msg, const char *arg)
+{
+	fprintf(stderr, "heaplab-stress: %s%s\n", msg, arg);
+	exit(2);
+}
+
+static long parse_long(const char *s, long min, long max, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 0);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "heaplab-stress: %s: '%s' is not in %ld..%ld\n", what, s, min, max);
+		exit(2);
+	}
+	return v;
+}
+
+/* Resolve stressor @s's options from the --opt list; exits on a bad one. */
+static void resolve_opts(const struct stressor *s, long *val, char **set, int nset)
+{
+	size_t n = strlen(s->name);
+	int i, j;
+
+	for (j = 0; j < MAX_OPTS; j++)
+		val[j] = s->opts[j].def;
+	for (i = 0; i < nset; i++) {
+		char *eq = strchr(set[i], '=');
+
+		if (strncmp(set[i], s->name, n) || set[i][n] != '.' || !eq)
+			continue;
+		for (j = 0; j < MAX_OPTS && s->opts[j].name; j++)
+			if (!strncmp(set[i] + n + 1, s->opts[j].name, eq - set[i] - n - 1) &&
+			    (size_t)(eq - set[i] - n - 1) == strlen(s->opts[j].name))
+				break;
+		if (j == MAX_OPTS || !s->opts[j].name)
+			die("unknown option --opt ", set[i]);
+		val[j] = parse_long(eq + 1, s->opts[j].min, s->opts[j].max, set[i]);
+	}
+}
+
+static void *worker_thread(void *arg)
+{
+	struct worker *w = arg;
+
+	while (now_s() < w->deadline) {
+		int h = w->heap_idx[rnd(&w->rng) % w->nheap];
+
+		if (w->s->op(w, h) < 0)
+			break;
+	}
+	return NULL;
+}
+
+/* One worker process: M threads of stressor @s until the deadline. */
+static int __attribute__((noreturn)) worker_proc(struct opts *o, int si, const long *opt,
+						 int proc, double deadline)
+{
+	struct worker w[64];
+	pthread_t tid[64];
+	int h, t, fds[MAX_HEAPS];
+
+	cur_stressor = si;
+	for (h = 0; h < o->nheaps; h++) {
+		fds[h] = open(o->heaps[h], O_RDWR | O_CLOEXEC);
+		if (fds[h] < 0) {
+			fail("%s: %s", o->heaps[h], strerror(errno));
+			_exit(1);
+		}
+	}
+	for (t = 0; t < o->threads; t++) {
+		memset(&w[t], 0, sizeof(w[t]));
+		w[t].o = o;
+		w[t].s = &stressors[si];
+		memcpy(w[t].opt, opt, sizeof(w[t].opt));
+		memcpy(w[t].heap_fd, fds, sizeof(fds));
+		for (h = 0; h < o->nheaps; h++)
+			if (!w[t].s->applies || w[t].s->applies(o->heaps[h]))
+				w[t].heap_idx[w[t].nheap++] = h;
+		/* distinct, reproducible streams per stressor, process and thread */
+		w[t].rng = o->seed ^ ((uint64_t)(si + 1) << 48) ^ ((uint64_t)proc << 32) ^
+			   (uint64_t)(t + 1) * 0x9e3779b97f4a7c15ull;
+		w[t].proc = proc;
+		w[t].thread = t;
+		w[t].deadline = deadline;
+		if (pthread_create(&tid[t], NULL, worker_thread, &w[t])) {
+			fail("pthread_create failed");
+			_exit(1);
+		}
+	}
+	for (t = 0; t < o->threads; t++)
+		pthread_join(tid[t], NULL);
+	_exit(0);
+}
+
+static uint64_t total_ops(void)
+{
+	uint64_t n = 0;
+	int i, h;
+
+	for (i = 0; i < 32; i++)
+		for (h = 0; h < MAX_HEAPS; h++)
+			n += __atomic_load_n(&shm->c[i][h].ops, __ATOMIC_RELAXED);
+	return n;
+}
+
+int run_stress(struct opts *o, const char *which, char **set, int nset, struct json_object *root)
+{
+	long opt[32][MAX_OPTS];
+	bool on[32] = { false };
+	pid_t pids[32 * 64];
+	int npids = 0, i, p, h, st, failed = 0;
+	double start = now_s(), deadline = start + o->duration, last = start;
+	struct json_object *res = json_object_new_array();
+	char *list = strdup(which), *tok, *save;
+
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < (int)nstressors; i++)
+			if (!strcmp(tok, "all") || !strcmp(tok, stressors[i].name))
+				on[i] = true;
+		if (strcmp(tok, "all")) {
+			for (i = 0; i < (int)nstressors && strcmp(tok, stressors[i].name); i++)
+				;
+			if (i == (int)nstressors)
+				die("unknown stressor (see heaplab-stress list): ", tok);
+		}
+	}
+	free(list);
+	for (i = 0; i < (int)nstressors; i++)
+		resolve_opts(&stressors[i], opt[i], set, nset);
+
+	for (i = 0; i < (int)nstressors; i++) {
+		if (!on[i])
+			continue;
+		fprintf(stderr, "stress: %s: %d procs x %d threads, %.0f s\n", stressors[i].name,
+			o->procs, o->threads, o->duration);
+		for (p = 0; p < o->procs; p++) {
+			pid_t pid = fork();
+
+			if (pid < 0) {
+				fail("fork: %s", strerror(errno));
+				break;
+			}
+			if (!pid)
+				worker_proc(o, i, opt[i], p, deadline);
+			pids[npids++] = pid;
+		}
+	}
+	/* Wait, with progress; a worker still there long after the end hangs. */
+	for (p = 0; p < npids;) {
+		pid_t r = waitpid(pids[p], &st, WNOHANG);
+
+		if (r == pids[p]) {
+			if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+				fail("worker %d %s %d", (int)r, WIFSIGNALED(st) ? "killed by signal" :
+				     "exited with", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+				failed = 1;
+			}
+			p++;
+			continue;
+		}
+		if (now_s() > deadline + 120) {
+			fail("worker %d still running 120 s after the deadline: hung", (int)pids[p]);
+			for (i = p; i < npids; i++)
+				kill(pids[i], SIGKILL);
+			failed = 1;
+			for (; p < npids; p++)
+				waitpid(pids[p], &st, 0);
+			break;
+		}
+		if (now_s() - last >= 5) {
+			last = now_s();
+			fprintf(stderr, "stress: %.0f s, %llu ops\n", last - start,
+				(unsigned long long)total_ops());
+		}
+		usleep(20000);
+	}
+
+	printf("%-9s %-24s %10s %10s %12s %8s\n", "stressor", "heap", "ops", "calls", "errors",
+	       "verify");
+	for (i = 0; i < (int)nstressors; i++) {
+		if (!on[i])
+			continue;
+		for (h = 0; h < o->nheaps; h++) {
+			struct counters *c = &shm->c[i][h];
+			struct json_object *r;
+			uint64_t errs = 0;
+			int e;
+
+			if (stressors[i].applies && !stressors[i].applies(o->heaps[h]))
+				continue;
+			for (e = 0; e < MAX_ERRNO; e++)
+				errs += c->errors[e];
+			printf("%-9s %-24s %10llu %10llu %12llu %8llu\n", stressors[i].name,
+			       o->heaps[h], (unsigned long long)c->ops,
+			       (unsigned long long)c->calls, (unsigned long long)errs,
+			       (unsigned long long)c->verify_failures);
+			r = counters_json(c);
+			json_object_object_add(r, "name", json_object_new_string(stressors[i].name));
+			json_object_object_add(r, "heap", json_object_new_string(o->heaps[h]));
+			json_object_array_add(res, r);
+			/* a stressor that never completed an op tested nothing */
+			if (!c->ops) {
+				fail("%s: %s: no op completed", stressors[i].name, o->heaps[h]);
+				failed = 1;
+			}
+			failed |= c->unexpected || c->verify_failures;
+		}
+	}
+	json_object_object_add(root, "stressors", res);
+	return failed;
+}
+
+static struct json_object *machine_json(void)
+{
+	struct json_object *m = json_object_new_object();
+	struct utsname u;
+
+	uname(&u);
+	json_object_object_add(m, "kernel", json_object_new_string(u.release));
+	json_object_object_add(m, "version", json_object_new_string(u.version));
+	json_object_object_add(m, "arch", json_object_new_string(u.machine));
+	json_object_object_add(m, "cpus", json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
+	return m;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "heap", required_argument, NULL, 'H' },
+		{ "stressor", required_argument, NULL, 'S' },
+		{ "opt", required_argument, NULL, 'O' },
+		{ "procs", required_argument, NULL, 'P' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "ops", required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "no-verify", no_argument, NULL, 'V' },
+		{ "kmod-dir", required_argument, NULL, 'k' },
+		{ "kmemleak", no_argument, NULL, 'K' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .procs = 2, .threads = 2, .duration = 10, .verify = true,
+			  .ops = 1000000 };
+	const char *cmd, *which = "all";
+	char *set[32];
+	int nset = 0, c, ret = 0, i, kmemleak = 0;
+	struct json_object *root, *opts, *arr, *leaks, *fails;
+	struct snapshot base;
+	double t0;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "run") && strcmp(cmd, "fault") && strcmp(cmd, "fuzz") &&
+	    strcmp(cmd, "oom") && strcmp(cmd, "list"))
+		die("unknown command (see heaplab-stress --help): ", cmd);
+	if (!strcmp(cmd, "list")) {
+		usage(stdout);
+		return 0;
+	}
+	o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+	argv++;
+	argc--;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			if (o.nheaps == MAX_HEAPS)
+				die("at most 8 heaps", "");
+			o.heaps[o.nheaps++] = optarg;
+			break;
+		case 'S': which = optarg; break;
+		case 'O':
+			if (nset == 32)
+				die("at most 32 --opt", "");
+			set[nset++] = optarg;
+			break;
+		case 'P': o.procs = parse_long(optarg, 1, 64, "--procs"); break;
+		case 'T': o.threads = parse_long(optarg, 1, 64, "--threads"); break;
+		case 'd': o.duration = parse_long(optarg, 1, 7 * 86400, "--duration"); break;
+		case 'n': o.ops = parse_long(optarg, 1, 1000000000, "--ops"); break;
+		case 's': o.seed = strtoull(optarg, NULL, 0); break;
+		case 'V': o.verify = false; break;
+		case 'k': o.kmod_dir = optarg; break;
+		case 'K': kmemleak = 1; break;
+		case 'j': o.json = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument ", argv[optind]);
+	if (!o.nheaps)
+		die(cmd, " needs at least one --heap");
+	for (i = 0; i < o.nheaps; i++)
+		if (access(o.heaps[i], R_OK)) {
+			fprintf(stderr, "heaplab-stress: %s: %s\n", o.heaps[i], strerror(errno));
+			return 2;
+		}
+	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shm == MAP_FAILED)
+		die("mmap: ", strerror(errno));
+	fprintf(stderr, "heaplab-stress: %s: seed %llu (replay with --seed %llu)\n", cmd,
+		(unsigned long long)o.seed, (unsigned long long)o.seed);
+	if (snapshot(&o, &base))
+		return 2;
+
+	root = json_object_new_object();
+	t0 = now_s();
+	if (!strcmp(cmd, "run"))
+		ret = run_stress(&o, which, set, nset, root);
+	else if (!strcmp(cmd, "fault"))
+		ret = run_fault(&o, root);
+	else if (!strcmp(cmd, "fuzz"))
+		ret = run_fuzz(&o, root);
+	else
+		ret = run_oom(&o, root);
+
+	leaks = json_object_new_object();
+	ret |= check_leaks(&o, &base, leaks);
+	if (kmemleak)
+		ret |= kmemleak_scan(leaks);
+	ret |= shm->nmsgs > 0;
+
+	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
+	json_object_object_add(root, "tool", json_object_new_string(cmd));
+	json_object_object_add(root, "seed", json_object_new_uint64(o.seed));
+	json_object_object_add(root, "machine", machine_json());
+	opts = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < o.nheaps; i++)
+		json_object_array_add(arr, json_object_new_string(o.heaps[i]));
+	json_object_object_add(opts, "heaps", arr);
+	json_object_object_add(opts, "procs", json_object_new_int(o.procs));
+	json_object_object_add(opts, "threads", json_object_new_int(o.threads));
+	json_object_object_add(opts, "duration_s", json_object_new_double(o.duration));
+	json_object_object_add(opts, "verify", json_object_new_boolean(o.verify));
+	json_object_object_add(root, "options", opts);
+	json_object_object_add(root, "elapsed_s", json_object_new_double(now_s() - t0));
+	json_object_object_add(root, "leaks", leaks);
+	fails = json_object_new_array();
+	for (i = 0; i < shm->nmsgs && i < MAX_MSGS; i++)
+		json_object_array_add(fails, json_object_new_string(shm->msgs[i]));
+	json_object_object_add(root, "failures", fails);
+	json_object_object_add(root, "failure_count", json_object_new_int(shm->nmsgs));
+	json_object_object_add(root, "passed", json_object_new_boolean(!ret));
+	if (o.json && json_object_to_file_ext(o.json, root, JSON_C_TO_STRING_PRETTY |
+					      JSON_C_TO_STRING_NOSLASHESCAPE)) {
+		fprintf(stderr, "heaplab-stress: %s: %s\n", o.json, json_util_get_last_err());
+		ret = 1;
+	}
+	json_object_put(root);
+	fprintf(stderr, "heaplab-stress: %s: %s (seed %llu)\n", cmd, ret ? "FAILED" : "passed",
+		(unsigned long long)o.seed);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * oom: asking for more than memory fails with ENOMEM, and no process is
+ * killed for it; then memory pressure from a co-runner must not break
+ * correctness (the pattern stressor runs under it, verify on).
+ *
+ * Upstream's 6.1 system heap is not filled: its order-0 allocations lack
+ * __GFP_RETRY_MAYFAIL, so exhausting memory through it calls the OOM
+ * killer by design. It still runs the pressure half.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "stress.h"
+
+#define MiB (1ull << 20)
+
+/* A bystander holding anonymous memory: it must outlive the test. */
+static pid_t bystander(size_t len)
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (p == MAP_FAILED)
+			_exit(1);
+		memset(p, 0x5a, len);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+/* Fills @pct % of available memory with 4K pages, then frees every other. */
+static pid_t corunner(int pct)
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		struct sysinfo si;
+		size_t len, off;
+		char *p;
+
+		sysinfo(&si);
+		len = (size_t)si.freeram * si.mem_unit / 100 * pct & ~(size_t)8191;
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(1);
+		madvise(p, len, MADV_NOHUGEPAGE);
+		for (;;) {
+			memset(p, 1, len);
+			for (off = 0; off < len; off += 8192)
+				madvise(p + off, 4096, MADV_DONTNEED);
+		}
+	}
+	return pid;
+}
+
+static bool upstream_system(const char *heap)
+{
+	return !strstr(heap, "/heaplab/") && strstr(heap, "system");
+}
+
+/* One heap: a single request over RAM, then fill until ENOMEM and free all. */
+static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object *r)
+{
+	int heap = open(o->heaps[h], O_RDWR | O_CLOEXEC), err = 0, n = 0, i, fd, failed = 0;
+	uint64_t chunk = strstr(o->heaps[h], "system") ? 16 * MiB : 4 * MiB, got = 0;
+	static int fds[4096];
+	double end = now_s() + o->duration / 2 / o->nheaps;
+
+	if (heap < 0) {
+		fail("oom: %s: %s", o->heaps[h], strerror(errno));
+		return 1;
+	}
+	fd = heap_alloc(heap, 2 * ram, &err);
+	json_object_object_add(r, "over_ram_errno", json_object_new_string(fd < 0 ? errname(err) : "none"));
+	if (fd >= 0 || err != ENOMEM) {
+		fail("oom: %s: a request for twice RAM gave %s, not ENOMEM", o->heaps[h],
+		     fd >= 0 ? "a buffer" : errname(err));
+		failed = 1;
+		if (fd >= 0)
+			close(fd);
+	}
+	/* fill: the last request must be the one that fails, with ENOMEM */
+	err = 0;
+	while (n < 4096 && got < 2 * ram && now_s() < end) {
+		fd = heap_alloc(heap, chunk, &err);
+		if (fd < 0)
+			break;
+		fds[n++] = fd;
+		got += chunk;
+	}
+	fprintf(stderr, "oom: %s: held %llu MiB in %d buffers, then %s\n", o->heaps[h],
+		(unsigned long long)(got / MiB), n, err ? errname(err) : "stopped (time)");
+	json_object_object_add(r, "filled_bytes", json_object_new_int64((int64_t)got));
+	json_object_object_add(r, "fill_errno", json_object_new_string(err ? errname(err) : "none"));
+	if (err != ENOMEM) {
+		fail("oom: %s: filling memory ended with %s, not ENOMEM", o->heaps[h],
+		     err ? errname(err) : "no failure (ran out of time)");
+		failed = 1;
+	}
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	close(heap);
+	return failed;
+}
+
+int run_oom(struct opts *o, struct json_object *root)
+{
+	struct json_object *heaps = json_object_new_array(), *press = json_object_new_array();
+	struct worker w = { 0 };
+	struct sysinfo si;
+	uint64_t ram;
+	int h, failed = 0, st, pi;
+	size_t i;
+	pid_t by, co;
+	double end;
+
+	sysinfo(&si);
+	ram = (uint64_t)si.totalram * si.mem_unit;
+	by = bystander(32 * MiB);
+	if (by < 0)
+		return 1;
+	for (h = 0; h < o->nheaps; h++) {
+		struct json_object *r = json_object_new_object();
+
+		json_object_object_add(r, "heap", json_object_new_string(o->heaps[h]));
+		if (upstream_system(o->heaps[h]))
+			json_object_object_add(r, "skipped", json_object_new_string(
+				"upstream 6.1 system heap: order-0 allocations may call the OOM killer"));
+		else
+			failed |= exhaust(o, h, ram, r);
+		json_object_array_add(heaps, r);
+	}
+	json_object_object_add(root, "oom", heaps);
+
+	/* pressure: the pattern stressor, verify on, beside a fragmenting co-runner */
+	for (i = 0; i < nstressors && strcmp(stressors[i].name, "pattern"); i++)
+		;
+	cur_stressor = (int)i;
+	w.o = o;
+	w.s = &stressors[i];
+	w.opt[0] = 4096;
+	w.opt[1] = 1;
+	w.rng = o->seed;
+	for (h = 0; h < o->nheaps; h++) {
+		w.heap_fd[h] = open(o->heaps[h], O_RDWR | O_CLOEXEC);
+		if (w.heap_fd[h] < 0) {
+			fail("oom: %s: %s", o->heaps[h], strerror(errno));
+			return 1;
+		}
+	}
+	co = corunner(50);
+	end = now_s() + o->duration / 2;
+	while (now_s() < end)
+		w.s->op(&w, rnd(&w.rng) % o->nheaps);
+	kill(co, SIGKILL);
+	waitpid(co, &st, 0);
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) {
+		fail("oom: the co-runner died before the end (status %#x)", st);
+		failed = 1;
+	}
+	for (h = 0; h < o->nheaps; h++) {
+		struct json_object *r = counters_json(&shm->c[cur_stressor][h]);
+
+		json_object_object_add(r, "heap", json_object_new_string(o->heaps[h]));
+		json_object_array_add(press, r);
+		failed |= shm->c[cur_stressor][h].verify_failures ||
+			  shm->c[cur_stressor][h].unexpected;
+		if (!shm->c[cur_stressor][h].ops) {
+			fail("oom: %s: no op completed under pressure", o->heaps[h]);
+			failed = 1;
+		}
+		close(w.heap_fd[h]);
+	}
+	json_object_object_add(root, "pressure", press);
+
+	pi = waitpid(by, &st, WNOHANG);
+	if (pi == by) {
+		fail("oom: the bystander process died (status %#x)", st);
+		failed = 1;
+	} else {
+		kill(by, SIGKILL);
+		waitpid(by, &st, 0);
+	}
+	return failed;
+}

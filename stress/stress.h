@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * heaplab-stress: what the stressors, the fault-injection sweep, the fuzzer
+ * and the OOM checks share. Stressors are registered in one table
+ * (stressors.c), each with typed options, ranges, help and a verify mode.
+ */
+#ifndef HEAPLAB_STRESS_H
+#define HEAPLAB_STRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#define MAX_HEAPS 8
+#define MAX_ERRNO 160
+#define MAX_MSGS 16
+#define MSG_LEN 200
+
+/* Options common to every subcommand. */
+struct opts {
+	const char *heaps[MAX_HEAPS];
+	int nheaps;
+	int procs, threads;
+	double duration;		/* seconds, wall clock */
+	uint64_t seed;
+	bool verify;
+	const char *json;
+	const char *kmod_dir;		/* unload stressor: where the .ko files are */
+	long ops;			/* fuzz: call budget */
+};
+
+/*
+ * Counters of one stressor on one heap. They live in shared memory, so
+ * forked workers add to them with atomics.
+ */
+struct counters {
+	uint64_t ops;			/* bogo-ops: one full cycle each */
+	uint64_t calls;			/* syscalls made on the heap or buffer */
+	uint64_t bytes;			/* allocated */
+	uint64_t errors[MAX_ERRNO];	/* expected failures by errno */
+	uint64_t unexpected;		/* failures no correct heap gives */
+	uint64_t verify_failures;	/* zero or pattern checks that failed */
+};
+
+/* A per-stressor option: name=value, integer in [min, max]. */
+struct stressor_opt {
+	const char *name;
+	long min, max, def;
+	const char *help;
+};
+
+#define MAX_OPTS 4
+
+struct worker {
+	const struct opts *o;
+	const struct stressor *s;
+	long opt[MAX_OPTS];		/* resolved values of s->opts */
+	int heap_fd[MAX_HEAPS];		/* this process's fd of each --heap */
+	int heap_idx[MAX_HEAPS];	/* which heaps this stressor runs on */
+	int nheap;
+	uint64_t rng;			/* xorshift state, from the seed */
+	int proc, thread;
+	double deadline;		/* now_s() at which to stop */
+};
+
+struct stressor {
+	const char *name;
+	const char *help;
+	struct stressor_opt opts[MAX_OPTS];
+	/* Heaps it can use: NULL means all. */
+	bool (*applies)(const char *heap);
+	/* One bogo-op on heap @h (an index into o->heaps); 0 or -1 to stop. */
+	int (*op)(struct worker *w, int h);
+};
+
+extern const struct stressor stressors[];
+extern const size_t nstressors;
+
+/* Shared-memory results: counters per stressor x heap, and messages. */
+struct shared {
+	struct counters c[32][MAX_HEAPS];
+	int nmsgs;
+	char msgs[MAX_MSGS][MSG_LEN];
+};
+
+extern struct shared *shm;
+extern int cur_stressor;	/* index into shm->c of the running stressor */
+
+/* lib.c */
+double now_s(void);
+uint64_t rnd(uint64_t *s);
+uint64_t rnd_range(uint64_t *s, uint64_t lo, uint64_t hi);
+uint64_t rnd_size(uint64_t *s, uint64_t lo, uint64_t hi);	/* log-uniform, pages */
+int heap_alloc(int heap, uint64_t len, int *err);
+void *map_buf(int fd, size_t len);
+/* Offset of the first byte that is not @c, or -1. */
+long first_not(const unsigned char *p, size_t len, unsigned char c);
+void fill_pattern(void *p, size_t len, uint64_t tag);
+/* Offset of the first word that does not hold the pattern, or -1. */
+long check_pattern(const void *p, size_t len, uint64_t tag);
+int buf_sync(int fd, uint64_t flags);
+int open_vgem(void);
+const char *errname(int err);
+void count_err(struct counters *c, int err, bool expected);
+/* A failure message, kept (the first MAX_MSGS) and printed. */
+void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct counters *ctr(int h);
+
+/* account.c: the "nothing lost" check. */
+struct snapshot {
+	long dmabufs;				/* bufinfo's object count */
+	long long heap_bytes[MAX_HEAPS];	/* heaplab stats, -1 if none */
+	long long heap_pages[MAX_HEAPS];	/* pages_held, -1 if none */
+	long memfree_kb, cmafree_kb, memtotal_kb;
+	uint64_t oom_kills;
+};
+int snapshot(const struct opts *o, struct snapshot *s);
+/* Compares with @base; failures by fail(); the findings into @leaks. */
+int check_leaks(const struct opts *o, const struct snapshot *base,
+		struct json_object *leaks);
+int kmemleak_scan(struct json_object *leaks);
+int write_file(const char *path, const char *val);
+long read_long(const char *path);
+
+/* The subcommands. */
+int run_stress(struct opts *o, const char *which, char **setopts, int nset,
+	       struct json_object *root);
+int run_fault(struct opts *o, struct json_object *root);
+int run_fuzz(struct opts *o, struct json_object *root);
+int run_oom(struct opts *o, struct json_object *root);
+struct json_object *counters_json(const struct counters *c);
+
+#endif
