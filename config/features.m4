@@ -92,7 +92,7 @@ heaplab $PACKAGE_VERSION configured
   CMA heap:        $HEAPLAB_CMA_HEAP
   bench/:          ${heaplab_why_bench:-enabled (dependencies found; harnesses arrive with issue 4)}
   bpf/:            ${heaplab_why_bpf:-enabled (dependencies found; tracers arrive with issue 5)}
-  stress/:         ${heaplab_why_stress:-enabled (dependencies found; stressors arrive with issue 6)}
+  stress/:         ${heaplab_why_stress:-enabled (heaplab-stress; make stress)}
   reports/:        ${heaplab_why_reports:-enabled (dependencies found; report arrives with issue 4)}
   test sanitizers: $enable_sanitizers (ASan + UBSan on test programs)
   python:          $HEAPLAB_PYTHON
