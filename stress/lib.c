@@ -183,10 +183,14 @@ void fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "heaplab-stress: FAIL: %s\n", msg);
 	i = __atomic_fetch_add(&shm->nmsgs, 1, __ATOMIC_RELAXED);
-	if (i < MAX_MSGS)
+	/* the first few name the problem; the count says how often */
+	if (i < MAX_MSGS) {
+		fprintf(stderr, "heaplab-stress: FAIL: %s\n", msg);
 		memcpy(shm->msgs[i], msg, sizeof(msg));
+	} else if (i == MAX_MSGS) {
+		fprintf(stderr, "heaplab-stress: more failures follow; only their count is kept\n");
+	}
 }
 
 struct json_object *counters_json(const struct counters *c)

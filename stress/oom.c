@@ -77,7 +77,7 @@ static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object
 	int heap = open(o->heaps[h], O_RDWR | O_CLOEXEC), err = 0, n = 0, i, fd, failed = 0;
 	uint64_t chunk = strstr(o->heaps[h], "system") ? 16 * MiB : 4 * MiB, got = 0;
 	static int fds[4096];
-	double end = now_s() + o->duration / 2 / o->nheaps;
+	double end = now_s() + o->duration;	/* zeroing 2 GiB takes a while under KASAN */
 
 	if (heap < 0) {
 		fail("oom: %s: %s", o->heaps[h], strerror(errno));
@@ -100,6 +100,9 @@ static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object
 			break;
 		fds[n++] = fd;
 		got += chunk;
+		if (!(n % 16))
+			fprintf(stderr, "oom: %s: holding %llu MiB\n", o->heaps[h],
+				(unsigned long long)(got / MiB));
 	}
 	fprintf(stderr, "oom: %s: held %llu MiB in %d buffers, then %s\n", o->heaps[h],
 		(unsigned long long)(got / MiB), n, err ? errname(err) : "stopped (time)");

@@ -15,6 +15,7 @@
 #include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/vmstat.h>
 #include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/scatterlist.h>
@@ -115,6 +116,18 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 	pgoff_t filled = 0, j;
 	struct dma_buf *dmabuf;
 	int ret;
+
+	/*
+	 * Admission: the buffer must fit in what the kernel could free without
+	 * swapping, less the free CMA pages (MemAvailable counts them, but our
+	 * unmovable pages cannot come from there) and a reserve of RAM/64.
+	 * Without it, filling memory left the kernel's own GFP_KERNEL
+	 * allocations nothing but CMA, and the OOM killer took a bystander
+	 * (seen with heaplab-stress oom).
+	 */
+	if ((len >> PAGE_SHIFT) + totalram_pages() / 64 >
+	    si_mem_available() - (long)global_zone_page_state(NR_FREE_CMA_PAGES))
+		return ERR_PTR(-ENOMEM);
 
 	buffer = heaplab_buffer_alloc(heap, len, sys_heap_free);
 	if (IS_ERR(buffer))
