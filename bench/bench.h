@@ -27,6 +27,9 @@ struct opts {
 	int fill;			/* pressure: percent of MemAvailable */
 	unsigned long long budget;	/* bytes per heap and size, at most */
 	const char *json;
+	const char *tracer;		/* tracer: the tracer program to attach */
+	const char *tracer_json;	/* tracer: its JSON, of the last round */
+	int rounds;			/* tracer: untraced/traced alternations */
 };
 
 int run_alloc(struct opts *o, struct json_object *results);
@@ -35,6 +38,7 @@ int run_zero(struct opts *o, struct json_object *results);
 int run_mmap(struct opts *o, struct json_object *results);
 int run_concurrency(struct opts *o, struct json_object *results);
 int run_pressure(struct opts *o, struct json_object *results);
+int run_tracer(struct opts *o, struct json_object *results);
 
 /*
  * alloc.c's loop, shared: @warmup untimed rounds of allocate-and-close,

@@ -109,6 +109,8 @@ static const struct tool {
 	  run_concurrency, "64K,1M", 200, 1 },
 	{ "pressure", "alloc latency idle and under a fragmenting co-runner, vmstat deltas",
 	  run_pressure, "1M,16M", 30, 1 },
+	{ "tracer", "alloc latency untraced against bpf/heaptrace attached, rounds alternated",
+	  run_tracer, "4K,64K,1M,16M", 100, 1 },
 };
 
 #define NTOOLS (sizeof(tools) / sizeof(tools[0]))
@@ -136,7 +138,10 @@ static void usage(FILE *f)
 		"  --json FILE      write results as JSON (schema " SCHEMA ")\n"
 		"  --raw            keep every sample in the JSON\n"
 		"  --settle         drop caches and compact memory before each case\n"
-		"                   (root; makes CMA cases repeat under -icount)\n");
+		"                   (root; makes CMA cases repeat under -icount)\n"
+		"  --tracer PATH    tracer: the tracer to attach (bpf/heaptrace)\n"
+		"  --tracer-json F  tracer: its JSON of the last round, into F\n"
+		"  --rounds N       tracer: untraced/traced alternations (1..100, default 2)\n");
 }
 
 static void parse_sizes(struct opts *o, const char *sizes)
@@ -187,10 +192,13 @@ int main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "raw", no_argument, NULL, 'r' },
 		{ "settle", no_argument, NULL, 'S' },
+		{ "tracer", required_argument, NULL, 'T' },
+		{ "tracer-json", required_argument, NULL, 'J' },
+		{ "rounds", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .warmup = 5, .cpu = 0, .budget = 1ull << 30, .fill = 50 };
+	struct opts o = { .warmup = 5, .cpu = 0, .budget = 1ull << 30, .fill = 50, .rounds = 2 };
 	const struct tool *t = NULL;
 	struct json_object *root, *results, *opts, *arr;
 	size_t i;
@@ -232,6 +240,9 @@ int main(int argc, char **argv)
 		case 'j': o.json = optarg; break;
 		case 'r': o.raw = 1; break;
 		case 'S': o.settle = 1; break;
+		case 'T': o.tracer = optarg; break;
+		case 'J': o.tracer_json = optarg; break;
+		case 'R': o.rounds = parse_int(optarg, 1, 100, "--rounds"); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -282,6 +293,10 @@ int main(int argc, char **argv)
 	}
 	if (t->run == run_pressure)
 		json_object_object_add(opts, "fill_pct", json_object_new_int(o.fill));
+	if (t->run == run_tracer) {
+		json_object_object_add(opts, "tracer", json_object_new_string(o.tracer ? o.tracer : ""));
+		json_object_object_add(opts, "rounds", json_object_new_int(o.rounds));
+	}
 	json_object_object_add(root, "options", opts);
 	json_object_object_add(root, "results", results);
 	if (o.json && json_object_to_file_ext(o.json, root, JSON_C_TO_STRING_PRETTY)) {

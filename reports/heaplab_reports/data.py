@@ -16,11 +16,17 @@ import jsonschema
 TOOL_SCHEMA = "heaplab-bench/1"
 SET_SCHEMA = "heaplab-bench-set/1"
 STRESS_SCHEMA = "heaplab-stress/1"
+HEAPTRACE_SCHEMA = "heaplab-heaptrace/1"
+CMATRACE_SCHEMA = "heaplab-cmatrace/1"
+# Documents that are not bench runs, each added to the report in its own
+# section: schema id -> schema file.
+SIDE_SCHEMAS = {STRESS_SCHEMA: "heaplab-stress-1.json",
+                HEAPTRACE_SCHEMA: "heaplab-heaptrace-1.json",
+                CMATRACE_SCHEMA: "heaplab-cmatrace-1.json"}
 HERE = os.path.dirname(os.path.realpath(__file__))
-# Source tree: ../../{bench,stress}/schema; installed: ../schema next to this package.
-SCHEMA_DIRS = [os.path.join(HERE, "..", "..", "bench", "schema"),
-               os.path.join(HERE, "..", "..", "stress", "schema"),
-               os.path.join(HERE, "..", "schema")]
+# Source tree: ../../{bench,stress,bpf}/schema; installed: ../schema next to this package.
+SCHEMA_DIRS = [os.path.join(HERE, "..", "..", d, "schema") for d in ("bench", "stress", "bpf")] + \
+    [os.path.join(HERE, "..", "schema")]
 
 
 class BadInput(Exception):
@@ -59,16 +65,19 @@ def read(path):
     return doc
 
 
-def is_stress(path):
-    return read(path).get("schema") == STRESS_SCHEMA
+def side_kind(path):
+    """The schema id of a stress or tracer document, else None (a bench run)."""
+    kind = read(path).get("schema")
+    return kind if kind in SIDE_SCHEMAS else None
 
 
-def load_stress(path):
-    """A heaplab-stress document (validated)."""
+def load_side(path):
+    """A heaplab-stress, heaptrace or cmatrace document (validated)."""
     doc = read(path)
-    if doc.get("schema") != STRESS_SCHEMA:
-        raise BadInput(f"{path}: schema is {doc.get('schema')!r}, want {STRESS_SCHEMA}")
-    validate_tool_doc(doc, path, "heaplab-stress-1.json", STRESS_SCHEMA)
+    kind = doc.get("schema")
+    if kind not in SIDE_SCHEMAS:
+        raise BadInput(f"{path}: schema is {kind!r}, want one of {', '.join(SIDE_SCHEMAS)}")
+    validate_tool_doc(doc, path, SIDE_SCHEMAS[kind], kind)
     return doc
 
 

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from . import data
+from . import data, trace
 
 import matplotlib
 matplotlib.use("Agg")
@@ -325,15 +325,22 @@ def stress_section(docs):
     return out
 
 
-def report(rs, outdir, stress=()):
+def report(rs, outdir, docs=()):
+    """docs: heaplab-stress, heaptrace and cmatrace documents (data.load_side)."""
     os.makedirs(outdir, exist_ok=True)
     made = []
     for fn in (plot_latency, plot_cdf, plot_zero, plot_mmap, plot_concurrency, plot_pressure):
         fn(rs, outdir, made)
+    heaptraces = [d for d in docs if d["schema"] == data.HEAPTRACE_SCHEMA]
+    cmatraces = [d for d in docs if d["schema"] == data.CMATRACE_SCHEMA]
+    stress = [d for d in docs if d["schema"] == data.STRESS_SCHEMA]
+    fig = trace.breakdown_figure(heaptraces)
+    if fig:
+        _save(fig, outdir, "where_time_goes.png", made)
     with open(os.path.join(outdir, "bench.json"), "w") as f:
         json.dump(rs, f)
     text = ratio_text(rs)
     with open(os.path.join(outdir, "ratios.txt"), "w") as f:
         f.write(text)
-    write_html(rs, outdir, made, stress_section(stress))
+    write_html(rs, outdir, made, trace.sections(rs, heaptraces, cmatraces) + stress_section(stress))
     return made, text

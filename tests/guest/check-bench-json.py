@@ -36,6 +36,7 @@ def main(path):
         "mmap": {(h, s) for h in ["anon"] + heaps for s in sizes},
         "concurrency": {(h, s, t) for h in heaps for s in sizes for t in opt.get("threads", [])},
         "pressure": {(h, s, l) for h in heaps for s in sizes for l in ("idle", "pressure")},
+        "tracer": {(h, s) for h in heaps for s in sizes},
     }[tool]
     got = set()
     for r in doc["results"]:
@@ -58,6 +59,10 @@ def main(path):
             assert set(d) == need, (key, sorted(d))
         for k, v in d.items():
             check_dist((key, k), v, opt["raw"])
+        if tool == "tracer":
+            for op in ("alloc", "free"):
+                pct = 100 * (r[f"traced_{op}"]["p50_ns"] / r[op]["p50_ns"] - 1)
+                assert abs(r[f"overhead_{op}_p50_pct"] - pct) < 1e-6, (key, f"overhead_{op}")
         # every distribution of a case counts the same rounds
         assert len({v["n"] for v in d.values()}) == 1, (key, "counts differ")
         if opt["perf"]:

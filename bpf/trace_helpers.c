@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Shared by the bpf/ loaders: histograms, symbols, BTF, attach choice. */
+#include <errno.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "trace_helpers.h"
+
+/* ---- histograms ---- */
+
+static void print_stars(FILE *f, unsigned long long val,
+			unsigned long long max, int width)
+{
+	int n = max ? (int)((double)val * width / max) : 0;
+	int i;
+
+	for (i = 0; i < width; i++)
+		fputc(i < n ? '*' : ' ', f);
+}
+
+void print_log2_hist(FILE *f, const unsigned long long *slots, int nslots,
+		     const char *unit)
+{
+	unsigned long long max = 0;
+	int i, first = -1, last = -1;
+
+	for (i = 0; i < nslots; i++) {
+		if (!slots[i])
+			continue;
+		if (first < 0)
+			first = i;
+		last = i;
+		if (slots[i] > max)
+			max = slots[i];
+	}
+	if (last < 0)
+		return;
+	fprintf(f, "%24s%-10s : count    distribution\n", "", unit);
+	for (i = first; i <= last; i++) {
+		unsigned long long lo = i ? 1ULL << i : 0;
+		unsigned long long hi = (1ULL << (i + 1)) - 1;
+
+		fprintf(f, "%16llu -> %-16llu : %-8llu |", lo, hi, slots[i]);
+		print_stars(f, slots[i], max, 40);
+		fprintf(f, "|\n");
+	}
+}
+
+double log2_hist_percentile(const unsigned long long *slots, int nslots,
+			    double p)
+{
+	unsigned long long total = 0, seen = 0;
+	double rank;
+	int i;
+
+	for (i = 0; i < nslots; i++)
+		total += slots[i];
+	if (!total)
+		return 0;
+	rank = p * total;
+	for (i = 0; i < nslots; i++) {
+		double lo = i ? (double)(1ULL << i) : 0, hi = (double)(2ULL << i);
+
+		if (slots[i] && seen + slots[i] >= rank)
+			return lo + (hi - lo) * (rank - seen) / slots[i];
+		seen += slots[i];
+	}
+	return (double)(2ULL << (nslots - 1));
+}
+
+const char *size_str(unsigned long long bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned int u = 0;
+
+	while (bytes >= 1024 && !(bytes % 1024) && u < 4) {
+		bytes /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%llu %s", bytes, units[u]);
+	return buf;
+}
+
+const char *ns_str(double ns, char *buf, size_t len)
+{
+	if (ns < 1e3)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.3g us", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, len, "%.3g ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.3g s", ns / 1e9);
+	return buf;
+}
+
+/* ---- attach modes ---- */
+
+const char *how_str(enum attach_how how)
+{
+	switch (how) {
+	case HOW_FENTRY:
+		return "fentry";
+	case HOW_KPROBE:
+		return "kprobe";
+	case HOW_TP_BTF:
+		return "tp_btf";
+	case HOW_RAW_TP:
+		return "raw_tp";
+	default:
+		return "missing";
+	}
+}
+
+int parse_attach_mode(const char *s, enum attach_mode *mode)
+{
+	if (!strcmp(s, "auto"))
+		*mode = ATTACH_AUTO;
+	else if (!strcmp(s, "fentry"))
+		*mode = ATTACH_FENTRY;
+	else if (!strcmp(s, "kprobe"))
+		*mode = ATTACH_KPROBE;
+	else
+		return -1;
+	return 0;
+}
+
+/* ---- kernel symbols and BTF ---- */
+
+struct ksym {
+	char *name;
+	char type;
+};
+
+struct ksyms_btf {
+	struct btf *vmlinux;		/* NULL without kernel BTF */
+	struct btf **modules;
+	int nmodules;
+	bool modules_loaded;
+	struct ksym *syms;
+	size_t nsyms;
+	bool syms_loaded;
+};
+
+#define SYS_BTF "/sys/kernel/btf"
+
+struct ksyms_btf *ksyms_btf_open(const char *tool, const char *custom_btf)
+{
+	struct ksyms_btf *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	if (custom_btf && access(custom_btf, R_OK)) {
+		fprintf(stderr, "%s: cannot read BTF %s: %s\n", tool, custom_btf,
+			strerror(errno));
+		free(k);
+		return NULL;
+	}
+	if (!access(SYS_BTF "/vmlinux", R_OK)) {
+		k->vmlinux = btf__load_vmlinux_btf();
+		if (!k->vmlinux) {
+			fprintf(stderr, "%s: cannot parse %s/vmlinux: %s\n", tool,
+				SYS_BTF, strerror(errno));
+			free(k);
+			return NULL;
+		}
+	} else if (!custom_btf) {
+		fprintf(stderr,
+			"%s: kernel BTF missing (%s/vmlinux): CO-RE needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, or pass --btf FILE\n",
+			tool, SYS_BTF);
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void ksyms_btf_close(struct ksyms_btf *k)
+{
+	size_t i;
+
+	if (!k)
+		return;
+	for (i = 0; i < k->nsyms; i++)
+		free(k->syms[i].name);
+	free(k->syms);
+	for (i = 0; i < (size_t)k->nmodules; i++)
+		btf__free(k->modules[i]);
+	free(k->modules);
+	btf__free(k->vmlinux);
+	free(k);
+}
+
+bool kernel_has_btf(const struct ksyms_btf *k)
+{
+	return k->vmlinux;
+}
+
+/* Every loaded module's split BTF, on first use. */
+static void load_module_btfs(struct ksyms_btf *k)
+{
+	struct dirent *de;
+	DIR *d;
+
+	k->modules_loaded = true;
+	if (!k->vmlinux)
+		return;
+	d = opendir(SYS_BTF);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct btf **grown, *b;
+
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "vmlinux"))
+			continue;
+		b = btf__load_module_btf(de->d_name, k->vmlinux);
+		if (!b)
+			continue;
+		grown = realloc(k->modules, (k->nmodules + 1) * sizeof(*grown));
+		if (!grown) {
+			btf__free(b);
+			break;
+		}
+		k->modules = grown;
+		k->modules[k->nmodules++] = b;
+	}
+	closedir(d);
+}
+
+static bool btf_has(struct ksyms_btf *k, const char *name, int kind)
+{
+	int i;
+
+	if (!k->vmlinux)
+		return false;
+	if (btf__find_by_name_kind(k->vmlinux, name, kind) > 0)
+		return true;
+	if (!k->modules_loaded)
+		load_module_btfs(k);
+	for (i = 0; i < k->nmodules; i++)
+		if (btf__find_by_name_kind(k->modules[i], name, kind) > 0)
+			return true;
+	return false;
+}
+
+bool btf_has_func(struct ksyms_btf *k, const char *func)
+{
+	return btf_has(k, func, BTF_KIND_FUNC);
+}
+
+static int ksym_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ksym *)a)->name,
+		      ((const struct ksym *)b)->name);
+}
+
+static void load_ksyms(struct ksyms_btf *k)
+{
+	char line[512], name[256], type;
+	size_t cap = 0;
+	FILE *f;
+
+	k->syms_loaded = true;
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct ksym *grown;
+
+		if (sscanf(line, "%*s %c %255s", &type, name) != 2)
+			continue;
+		if (k->nsyms == cap) {
+			cap = cap ? cap * 2 : 65536;
+			grown = realloc(k->syms, cap * sizeof(*grown));
+			if (!grown)
+				break;
+			k->syms = grown;
+		}
+		k->syms[k->nsyms].name = strdup(name);
+		if (!k->syms[k->nsyms].name)
+			break;
+		k->syms[k->nsyms++].type = type;
+	}
+	fclose(f);
+	qsort(k->syms, k->nsyms, sizeof(*k->syms), ksym_cmp);
+}
+
+static const struct ksym *ksym_find(struct ksyms_btf *k, const char *name)
+{
+	struct ksym key = { .name = (char *)name };
+
+	if (!k->syms_loaded)
+		load_ksyms(k);
+	if (!k->nsyms)
+		return NULL;
+	return bsearch(&key, k->syms, k->nsyms, sizeof(*k->syms), ksym_cmp);
+}
+
+bool ksym_is_text(struct ksyms_btf *k, const char *func)
+{
+	const struct ksym *s = ksym_find(k, func);
+
+	return s && (s->type == 't' || s->type == 'T');
+}
+
+bool tracepoint_exists(const char *category, const char *name)
+{
+	static const char *const roots[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+	char path[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/events/%s/%s", roots[i],
+			 category, name);
+		if (!access(path, F_OK))
+			return true;
+	}
+	return false;
+}
+
+enum attach_how plan_func(struct ksyms_btf *k, const char *func,
+			  enum attach_mode mode)
+{
+	bool text = ksym_is_text(k, func);
+
+	if (mode != ATTACH_KPROBE && text && btf_has_func(k, func))
+		return HOW_FENTRY;
+	if (mode != ATTACH_FENTRY && text)
+		return HOW_KPROBE;
+	return HOW_MISSING;
+}
+
+enum attach_how plan_tracepoint(struct ksyms_btf *k, const char *category,
+				const char *tp, enum attach_mode mode)
+{
+	char tname[256];
+	bool exists;
+
+	snprintf(tname, sizeof(tname), "__tracepoint_%s", tp);
+	exists = ksym_find(k, tname) || tracepoint_exists(category, tp);
+	if (!exists)
+		return HOW_MISSING;
+	snprintf(tname, sizeof(tname), "btf_trace_%s", tp);
+	if (mode != ATTACH_KPROBE && btf_has(k, tname, BTF_KIND_TYPEDEF))
+		return HOW_TP_BTF;
+	return mode == ATTACH_FENTRY ? HOW_MISSING : HOW_RAW_TP;
+}
+
+int enable_programs(struct bpf_object *obj, const char *func,
+		    enum attach_how how)
+{
+	static const struct {
+		const char *prefix;
+		enum attach_how how;
+	} kinds[] = {
+		{ "fe", HOW_FENTRY }, { "fx", HOW_FENTRY },
+		{ "kp", HOW_KPROBE }, { "kr", HOW_KPROBE },
+		{ "tb", HOW_TP_BTF }, { "rt", HOW_RAW_TP },
+	};
+	char name[256];
+	size_t i;
+	int on = 0;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct bpf_program *p;
+
+		snprintf(name, sizeof(name), "%s_%s", kinds[i].prefix, func);
+		p = bpf_object__find_program_by_name(obj, name);
+		if (!p)
+			continue;
+		bpf_program__set_autoload(p, kinds[i].how == how);
+		on += kinds[i].how == how;
+	}
+	return on;
+}
+
+static bool verbose_libbpf;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose_libbpf)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose_libbpf)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+void libbpf_set_verbose(bool verbose)
+{
+	verbose_libbpf = verbose;
+	libbpf_set_print(libbpf_print);
+}
+
+int check_root(const char *tool)
+{
+	if (!geteuid())
+		return 0;
+	fprintf(stderr,
+		"%s: must be run as root (loading and attaching BPF programs needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)\n",
+		tool);
+	return -1;
+}
+
+/* ---- the common options and the run ---- */
+
+int trace_common_opt(struct trace_env *env, int c, const char *arg)
+{
+	unsigned long v;
+	char *end;
+
+	switch (c) {
+	case 'd':
+		errno = 0;
+		env->duration = strtod(arg, &end);
+		if (errno || *end || env->duration <= 0 || env->duration > 86400) {
+			fprintf(stderr, "%s: --duration %s: want seconds in (0, 86400]\n",
+				env->tool, arg);
+			return -1;
+		}
+		return 0;
+	case 'p':
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || *end || !v || v > 4194304) {
+			fprintf(stderr, "%s: --pid %s: not a process id\n", env->tool, arg);
+			return -1;
+		}
+		env->pid = v;
+		return 0;
+	case 'a':
+		if (parse_attach_mode(arg, &env->mode)) {
+			fprintf(stderr, "%s: --attach %s: want auto, fentry or kprobe\n",
+				env->tool, arg);
+			return -1;
+		}
+		env->mode_str = arg;
+		return 0;
+	case 'B':
+		env->btf = arg;
+		return 0;
+	case 'j':
+		env->json = arg;
+		return 0;
+	case 'v':
+		env->verbose = true;
+		return 0;
+	}
+	return 1;
+}
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Run the command to its end (Ctrl-C reaches it too); 0 if it succeeded. */
+static int run_command(const struct trace_env *env)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "%s: fork: %s\n", env->tool, strerror(errno));
+		return -1;
+	}
+	if (!pid) {
+		execvp(env->command[0], env->command);
+		fprintf(stderr, "%s: %s: %s\n", env->tool, env->command[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "%s: waitpid: %s\n", env->tool, strerror(errno));
+			return -1;
+		}
+	}
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	if (WIFEXITED(status))
+		fprintf(stderr, "%s: %s exited with status %d\n", env->tool,
+			env->command[0], WEXITSTATUS(status));
+	else
+		fprintf(stderr, "%s: %s killed by signal %d\n", env->tool,
+			env->command[0], WTERMSIG(status));
+	return -1;
+}
+
+int trace_run(const struct trace_env *env, const char *what, double *elapsed)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	double t0;
+	int rc = 0;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	t0 = now_s();
+	if (env->command) {
+		if (run_command(env))
+			rc = 3;
+	} else {
+		if (!env->duration)
+			fprintf(stderr, "%s: tracing %s... Ctrl-C to end\n", env->tool, what);
+		while (!exiting && (!env->duration || now_s() - t0 < env->duration))
+			usleep(100000);
+	}
+	*elapsed = now_s() - t0;
+	return rc;
+}
+
+/* ---- JSON ---- */
+
+struct json_object *log2_slots_json(const unsigned long long *slots, int nslots)
+{
+	struct json_object *arr = json_object_new_array();
+	int i;
+
+	for (i = 0; i < nslots; i++) {
+		struct json_object *s;
+
+		if (!slots[i])
+			continue;
+		s = json_object_new_array();
+		json_object_array_add(s, json_object_new_uint64(i ? 1ULL << i : 0));
+		json_object_array_add(s, json_object_new_uint64((2ULL << i) - 1));
+		json_object_array_add(s, json_object_new_uint64(slots[i]));
+		json_object_array_add(arr, s);
+	}
+	return arr;
+}
+
+struct json_object *trace_json_new(const struct trace_env *env, const char *schema,
+				   double elapsed, const char *const *names,
+				   const enum attach_how *hows, int n)
+{
+	struct json_object *root = json_object_new_object(), *a, *o;
+	struct utsname u;
+	int i;
+
+	json_object_object_add(root, "schema", json_object_new_string(schema));
+	json_object_object_add(root, "tool", json_object_new_string(env->tool));
+	uname(&u);
+	json_object_object_add(root, "kernel", json_object_new_string(u.release));
+	json_object_object_add(root, "duration_s", json_object_new_double(elapsed));
+	a = json_object_new_object();
+	json_object_object_add(a, "mode", json_object_new_string(env->mode_str));
+	o = json_object_new_object();
+	for (i = 0; i < n; i++)
+		json_object_object_add(o, names[i], json_object_new_string(how_str(hows[i])));
+	json_object_object_add(a, "targets", o);
+	json_object_object_add(root, "attach", a);
+	if (env->command) {
+		o = json_object_new_array();
+		for (i = 0; env->command[i]; i++)
+			json_object_array_add(o, json_object_new_string(env->command[i]));
+		json_object_object_add(root, "command", o);
+	}
+	return root;
+}
+
+int trace_json_write(const struct trace_env *env, struct json_object *root)
+{
+	int ret = 0;
+
+	if (json_object_to_file_ext(env->json, root, JSON_C_TO_STRING_PRETTY)) {
+		fprintf(stderr, "%s: cannot write %s: %s\n", env->tool, env->json,
+			json_util_get_last_err());
+		ret = -1;
+	}
+	json_object_put(root);
+	return ret;
+}
