@@ -19,6 +19,23 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
+/*
+ * The log2 histogram slot of @v: histograms have 64 slots, one for every
+ * possible floor(log2) of a u64, so no clamp is needed; the mask is what
+ * the verifier needs to see the index bounded (a compare-and-clamp is
+ * often applied by the compiler to a copy, not to the register it indexes
+ * with).
+ */
+#define LOG2_SLOTS 64
+static __always_inline __u64 log2_slot(__u64 v)
+{
+	__u64 s = log2_u64(v);
+
+	/* hide the range, or clang drops the mask as redundant */
+	barrier_var(s);
+	return s & (LOG2_SLOTS - 1);
+}
+
 /* The value for @key, inserted from @init first if missing. */
 static __always_inline void *lookup_or_init(void *map, const void *key,
 					    const void *init)

@@ -28,7 +28,7 @@ struct inflight {
 	__u64 migrated;
 	__u64 migrate_failed;
 	__u32 acr_depth;
-	__u32 slot_acr[CT_SLOTS];
+	__u32 slot_acr[CT_SLOTS];	/* this call's alloc_contig_range() times */
 };
 
 struct {
@@ -55,12 +55,6 @@ static __always_inline struct inflight *cur(void)
 	return bpf_map_lookup_elem(&inflight, &tid);
 }
 
-static __always_inline __u32 slot_of(__u64 ns)
-{
-	__u32 s = log2_u64(ns);
-
-	return s < CT_SLOTS ? s : CT_SLOTS - 1;
-}
 
 static __always_inline void alloc_enter(struct cma *cma, unsigned long count)
 {
@@ -98,7 +92,7 @@ static __always_inline void alloc_exit(bool ok)
 		if (!ok)
 			__sync_fetch_and_add(&s->failed, 1);
 		__sync_fetch_and_add(&s->sum_ns, d);
-		__sync_fetch_and_add(&s->slots[slot_of(d)], 1);
+		__sync_fetch_and_add(&s->slots[log2_slot(d)], 1);
 		__sync_fetch_and_add(&s->acr_calls, f->acr_calls);
 		__sync_fetch_and_add(&s->acr_busy, f->acr_busy);
 		__sync_fetch_and_add(&s->acr_ns, f->acr_ns);
@@ -132,7 +126,7 @@ static __always_inline void acr_exit(int ret)
 	f->acr_calls++;
 	if (ret == -CT_EBUSY)
 		f->acr_busy++;
-	f->slot_acr[slot_of(d)]++;
+	f->slot_acr[log2_slot(d)]++;
 }
 
 SEC("fentry/cma_alloc")

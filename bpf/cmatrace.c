@@ -201,6 +201,7 @@ int main(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	struct cmatrace_bpf *skel = NULL;
+	struct link_set links = { };
 	struct ksyms_btf *k = NULL;
 	double elapsed;
 	int err, rc = 1;
@@ -222,7 +223,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, TOOL ": %s %s not found in the running kernel%s (CONFIG_CMA=y?)\n",
 				targets[t].tp_category ? "tracepoint" : "function",
 				targets[t].name,
-				env.mode == ATTACH_FENTRY ? " as an fentry/tp_btf target" : "");
+				env.mode == ATTACH_FENTRY ?
+				" as an fentry/tp_btf target (no BTF or no ftrace site for it)" : "");
 			goto out;
 		}
 	}
@@ -236,12 +238,19 @@ int main(int argc, char **argv)
 	for (t = 0; t < NR_TARGETS; t++)
 		enable_programs(skel->obj, targets[t].name, targets[t].how);
 	err = cmatrace_bpf__load(skel);
-	if (!err)
-		err = cmatrace_bpf__attach(skel);
 	if (err) {
-		fprintf(stderr, TOOL ": loading or attaching the BPF programs failed: %s%s\n",
+		fprintf(stderr, TOOL ": loading the BPF programs failed: %s%s\n",
 			strerror(-err), env.verbose ? "" : " (-v shows libbpf's messages)");
 		goto out;
+	}
+	for (t = 0; t < NR_TARGETS; t++) {
+		err = attach_programs(skel->obj, targets[t].name, targets[t].how, &links);
+		if (err) {
+			fprintf(stderr, TOOL ": cannot attach %s to %s: %s%s\n",
+				how_str(targets[t].how), targets[t].name, strerror(-err),
+				env.verbose ? "" : " (-v shows libbpf's messages)");
+			goto out;
+		}
 	}
 	fprintf(stderr, TOOL ": attached (mode %s):", env.mode_str);
 	for (t = 0; t < NR_TARGETS; t++)
@@ -249,7 +258,7 @@ int main(int argc, char **argv)
 			t + 1 < NR_TARGETS ? "," : "\n");
 
 	rc = trace_run(&env, "cma_alloc()", &elapsed);
-	cmatrace_bpf__detach(skel);
+	link_set_destroy(&links);
 	err = read_stats(skel);
 	if (err) {
 		fprintf(stderr, TOOL ": reading the maps: %s\n", strerror(-err));
@@ -260,6 +269,7 @@ int main(int argc, char **argv)
 	if (env.json && write_json(elapsed))
 		rc = 1;
 out:
+	link_set_destroy(&links);
 	cmatrace_bpf__destroy(skel);
 	ksyms_btf_close(k);
 	free(rows);

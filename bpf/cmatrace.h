@@ -4,8 +4,8 @@
 #define CMATRACE_H
 
 #define CMA_NAME_LEN	16
-/* log2 nanosecond slots, as heaptrace */
-#define CT_SLOTS	41
+/* log2 nanosecond slots: every floor(log2) of a u64 (LOG2_SLOTS) */
+#define CT_SLOTS	64
 
 struct ct_key {
 	char cma[CMA_NAME_LEN];

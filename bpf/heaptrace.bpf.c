@@ -90,6 +90,13 @@ struct {
 	__type(value, struct ht_order_val);
 } orders SEC(".maps");
 
+/*
+ * Allocation ioctls open now, on all CPUs. The stage functions are hot
+ * system-wide (__alloc_pages, fd_install): while no ioctl is open they
+ * return before any map lookup.
+ */
+__u32 nr_open;
+
 /* Scratch: a zeroed record for each map, too big for the BPF stack. */
 static const struct ht_hist zero_hist;
 static const struct ht_order_val zero_order;
@@ -122,15 +129,13 @@ static __always_inline void hist_add(const char *heap, __u8 impl, __u8 bucket,
 {
 	struct ht_key key = { .impl = impl, .stage = stage, .bucket = bucket };
 	struct ht_hist *h;
-	__u32 slot;
+	__u64 slot;
 
 	__builtin_memcpy(key.heap, heap, HEAP_NAME_LEN);
 	h = lookup_or_init(&hists, &key, &zero_hist);
 	if (!h)
 		return;
-	slot = log2_u64(ns);
-	if (slot >= HT_SLOTS)
-		slot = HT_SLOTS - 1;
+	slot = log2_slot(ns);
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->sum_ns, ns);
 	__sync_fetch_and_add(&h->slots[slot], 1);
@@ -138,8 +143,11 @@ static __always_inline void hist_add(const char *heap, __u8 impl, __u8 bucket,
 
 static __always_inline struct inflight *cur(void)
 {
-	__u32 tid = tid_of();
+	__u32 tid;
 
+	if (!nr_open)
+		return NULL;
+	tid = tid_of();
 	return bpf_map_lookup_elem(&inflight, &tid);
 }
 
@@ -157,6 +165,7 @@ static __always_inline void ioctl_enter(__u8 impl)
 	f = bpf_map_lookup_elem(&inflight, &tid);
 	if (!f)
 		return;
+	__sync_fetch_and_add(&nr_open, 1);
 	f->impl = impl;
 	f->start = bpf_ktime_get_ns();
 }
@@ -200,7 +209,8 @@ static __always_inline void ioctl_exit(long ret)
 	hist_add(f->heap, f->impl, f->bucket, ST_OTHER,
 		 dur > staged ? dur - staged : 0);
 out:
-	bpf_map_delete_elem(&inflight, &tid);
+	if (!bpf_map_delete_elem(&inflight, &tid))
+		__sync_fetch_and_add(&nr_open, -1);
 }
 
 /* The heap is known once the heap's allocate op runs. */

@@ -7,8 +7,8 @@
 #define HEAPTRACE_H
 
 #define HEAP_NAME_LEN	16
-/* log2 nanosecond slots: slot 40 is about 18 minutes, more than any call. */
-#define HT_SLOTS	41
+/* log2 nanosecond slots: every floor(log2) of a u64 (LOG2_SLOTS) */
+#define HT_SLOTS	64
 
 enum ht_impl {
 	IMPL_HEAPLAB = 0,

@@ -152,6 +152,10 @@ struct ksyms_btf {
 	struct ksym *syms;
 	size_t nsyms;
 	bool syms_loaded;
+	/* functions with an ftrace site: the only ones fentry can attach to */
+	struct ksym *ftrace;
+	size_t nftrace;
+	bool ftrace_loaded, ftrace_known;
 };
 
 #define SYS_BTF "/sys/kernel/btf"
@@ -195,6 +199,9 @@ void ksyms_btf_close(struct ksyms_btf *k)
 	for (i = 0; i < k->nsyms; i++)
 		free(k->syms[i].name);
 	free(k->syms);
+	for (i = 0; i < k->nftrace; i++)
+		free(k->ftrace[i].name);
+	free(k->ftrace);
 	for (i = 0; i < (size_t)k->nmodules; i++)
 		btf__free(k->modules[i]);
 	free(k->modules);
@@ -265,35 +272,46 @@ static int ksym_cmp(const void *a, const void *b)
 		      ((const struct ksym *)b)->name);
 }
 
-static void load_ksyms(struct ksyms_btf *k)
+/*
+ * Read one symbol a line from @path into a sorted array: the name is field
+ * @field (0-based, blank-separated), the type (if @typed) the field before.
+ */
+static size_t load_names(const char *path, int field, bool typed,
+			 struct ksym **out)
 {
-	char line[512], name[256], type;
-	size_t cap = 0;
-	FILE *f;
+	char line[512], f[3][256];
+	struct ksym *syms = NULL, *grown;
+	size_t n = 0, cap = 0;
+	FILE *fp;
 
-	k->syms_loaded = true;
-	f = fopen("/proc/kallsyms", "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		struct ksym *grown;
-
-		if (sscanf(line, "%*s %c %255s", &type, name) != 2)
+	fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "%255s %255s %255s", f[0], f[1], f[2]) < field + 1)
 			continue;
-		if (k->nsyms == cap) {
+		if (n == cap) {
 			cap = cap ? cap * 2 : 65536;
-			grown = realloc(k->syms, cap * sizeof(*grown));
+			grown = realloc(syms, cap * sizeof(*grown));
 			if (!grown)
 				break;
-			k->syms = grown;
+			syms = grown;
 		}
-		k->syms[k->nsyms].name = strdup(name);
-		if (!k->syms[k->nsyms].name)
+		syms[n].name = strdup(f[field]);
+		if (!syms[n].name)
 			break;
-		k->syms[k->nsyms++].type = type;
+		syms[n++].type = typed ? f[field - 1][0] : 0;
 	}
-	fclose(f);
-	qsort(k->syms, k->nsyms, sizeof(*k->syms), ksym_cmp);
+	fclose(fp);
+	qsort(syms, n, sizeof(*syms), ksym_cmp);
+	*out = syms;
+	return n;
+}
+
+static void load_ksyms(struct ksyms_btf *k)
+{
+	k->syms_loaded = true;
+	k->nsyms = load_names("/proc/kallsyms", 2, true, &k->syms);
 }
 
 static const struct ksym *ksym_find(struct ksyms_btf *k, const char *name)
@@ -305,6 +323,33 @@ static const struct ksym *ksym_find(struct ksyms_btf *k, const char *name)
 	if (!k->nsyms)
 		return NULL;
 	return bsearch(&key, k->syms, k->nsyms, sizeof(*k->syms), ksym_cmp);
+}
+
+/*
+ * fentry needs the function's ftrace site (the __fentry__ call): files built
+ * without -pg have none, and attaching then fails with EBUSY. Unknown (no
+ * tracefs) counts as traceable.
+ */
+static bool ftrace_traceable(struct ksyms_btf *k, const char *func)
+{
+	static const char *const files[] = {
+		"/sys/kernel/tracing/available_filter_functions",
+		"/sys/kernel/debug/tracing/available_filter_functions",
+	};
+	struct ksym key = { .name = (char *)func };
+	size_t i;
+
+	if (!k->ftrace_loaded) {
+		k->ftrace_loaded = true;
+		for (i = 0; i < sizeof(files) / sizeof(files[0]) && !k->ftrace_known; i++) {
+			if (access(files[i], R_OK))
+				continue;
+			k->nftrace = load_names(files[i], 0, false, &k->ftrace);
+			k->ftrace_known = k->nftrace > 0;
+		}
+	}
+	return !k->ftrace_known ||
+	       bsearch(&key, k->ftrace, k->nftrace, sizeof(*k->ftrace), ksym_cmp);
 }
 
 bool ksym_is_text(struct ksyms_btf *k, const char *func)
@@ -336,7 +381,8 @@ enum attach_how plan_func(struct ksyms_btf *k, const char *func,
 {
 	bool text = ksym_is_text(k, func);
 
-	if (mode != ATTACH_KPROBE && text && btf_has_func(k, func))
+	if (mode != ATTACH_KPROBE && text && btf_has_func(k, func) &&
+	    ftrace_traceable(k, func))
 		return HOW_FENTRY;
 	if (mode != ATTACH_FENTRY && text)
 		return HOW_KPROBE;
@@ -359,32 +405,77 @@ enum attach_how plan_tracepoint(struct ksyms_btf *k, const char *category,
 	return mode == ATTACH_FENTRY ? HOW_MISSING : HOW_RAW_TP;
 }
 
+/* fe_/fx_ for fentry, kp_/kr_ for kprobe, tb_ or rt_ for tracepoints */
+static const struct {
+	const char *prefix;
+	enum attach_how how;
+} prog_kinds[] = {
+	{ "fe", HOW_FENTRY }, { "fx", HOW_FENTRY },
+	{ "kp", HOW_KPROBE }, { "kr", HOW_KPROBE },
+	{ "tb", HOW_TP_BTF }, { "rt", HOW_RAW_TP },
+};
+
+#define NR_PROG_KINDS (sizeof(prog_kinds) / sizeof(prog_kinds[0]))
+
 int enable_programs(struct bpf_object *obj, const char *func,
 		    enum attach_how how)
 {
-	static const struct {
-		const char *prefix;
-		enum attach_how how;
-	} kinds[] = {
-		{ "fe", HOW_FENTRY }, { "fx", HOW_FENTRY },
-		{ "kp", HOW_KPROBE }, { "kr", HOW_KPROBE },
-		{ "tb", HOW_TP_BTF }, { "rt", HOW_RAW_TP },
-	};
 	char name[256];
 	size_t i;
 	int on = 0;
 
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+	for (i = 0; i < NR_PROG_KINDS; i++) {
 		struct bpf_program *p;
 
-		snprintf(name, sizeof(name), "%s_%s", kinds[i].prefix, func);
+		snprintf(name, sizeof(name), "%s_%s", prog_kinds[i].prefix, func);
 		p = bpf_object__find_program_by_name(obj, name);
 		if (!p)
 			continue;
-		bpf_program__set_autoload(p, kinds[i].how == how);
-		on += kinds[i].how == how;
+		bpf_program__set_autoload(p, prog_kinds[i].how == how);
+		on += prog_kinds[i].how == how;
 	}
 	return on;
+}
+
+int attach_programs(struct bpf_object *obj, const char *func,
+		    enum attach_how how, struct link_set *set)
+{
+	char name[256];
+	size_t i;
+
+	for (i = 0; i < NR_PROG_KINDS; i++) {
+		struct bpf_link *link, **grown;
+		struct bpf_program *p;
+
+		if (prog_kinds[i].how != how)
+			continue;
+		snprintf(name, sizeof(name), "%s_%s", prog_kinds[i].prefix, func);
+		p = bpf_object__find_program_by_name(obj, name);
+		if (!p || !bpf_program__autoload(p))
+			continue;
+		link = bpf_program__attach(p);
+		if (!link)
+			return -errno;
+		grown = realloc(set->links, (set->n + 1) * sizeof(*grown));
+		if (!grown) {
+			bpf_link__destroy(link);
+			return -ENOMEM;
+		}
+		set->links = grown;
+		set->links[set->n++] = link;
+	}
+	return 0;
+}
+
+void link_set_destroy(struct link_set *set)
+{
+	int i;
+
+	for (i = 0; i < set->n; i++)
+		bpf_link__destroy(set->links[i]);
+	free(set->links);
+	set->links = NULL;
+	set->n = 0;
 }
 
 static bool verbose_libbpf;

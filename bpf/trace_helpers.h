@@ -56,8 +56,8 @@ bool tracepoint_exists(const char *category, const char *name);
 
 /*
  * How to attach to @func under @mode: fentry if the kernel's BTF knows it
- * (and @mode allows), else a kprobe if it is a kernel text symbol, else
- * HOW_MISSING. Tracepoints likewise: tp_btf, else raw_tp.
+ * and it has an ftrace site (and @mode allows), else a kprobe if it is a
+ * kernel text symbol, else HOW_MISSING. Tracepoints likewise: tp_btf, else raw_tp.
  */
 enum attach_how plan_func(struct ksyms_btf *k, const char *func,
 			  enum attach_mode mode);
@@ -72,6 +72,21 @@ enum attach_how plan_tracepoint(struct ksyms_btf *k, const char *category,
  */
 int enable_programs(struct bpf_object *obj, const char *func,
 		    enum attach_how how);
+
+/* The links a tool attached, destroyed together (detach). */
+struct bpf_link;
+struct link_set {
+	struct bpf_link **links;
+	int n;
+};
+
+/*
+ * Attach the programs enable_programs() turned on for @func. 0, or a
+ * negative errno (after which the links made so far stay in @set).
+ */
+int attach_programs(struct bpf_object *obj, const char *func,
+		    enum attach_how how, struct link_set *set);
+void link_set_destroy(struct link_set *set);
 
 /* libbpf's messages only with -v: it prints a lot for a failed probe. */
 void libbpf_set_verbose(bool verbose);

@@ -90,10 +90,10 @@ AC_DEFUN([HEAPLAB_SUMMARY], [
 heaplab $PACKAGE_VERSION configured
   kernel modules:  $kdesc
   CMA heap:        $HEAPLAB_CMA_HEAP
-  bench/:          ${heaplab_why_bench:-enabled (dependencies found; harnesses arrive with issue 4)}
-  bpf/:            ${heaplab_why_bpf:-enabled (dependencies found; tracers arrive with issue 5)}
+  bench/:          ${heaplab_why_bench:-enabled (heaplab-bench; make bench)}
+  bpf/:            ${heaplab_why_bpf:-enabled (heaptrace, cmatrace: clang, bpftool, libbpf)}
   stress/:         ${heaplab_why_stress:-enabled (heaplab-stress; make stress)}
-  reports/:        ${heaplab_why_reports:-enabled (dependencies found; report arrives with issue 4)}
+  reports/:        ${heaplab_why_reports:-enabled (heaplab report/compare/validate)}
   test sanitizers: $enable_sanitizers (ASan + UBSan on test programs)
   python:          $HEAPLAB_PYTHON
   accelerator:     decided per run by vm/run (KVM only if a probe boot works)

@@ -38,7 +38,11 @@ static void cma_heap_free(struct heaplab_buffer *buffer)
 	heaplab_buffer_destroy(buffer);
 }
 
-static struct dma_buf *cma_heap_allocate(struct heaplab_heap *heap,
+/*
+ * Not named cma_heap_allocate: the upstream CMA heap has a function of that
+ * name, and a kprobe by name must find exactly one (bpf/heaptrace).
+ */
+static struct dma_buf *heaplab_cma_allocate(struct heaplab_heap *heap,
 					 unsigned long len, u32 fd_flags,
 					 u64 heap_flags)
 {
@@ -92,7 +96,7 @@ err_init:
 }
 
 static const struct heaplab_heap_ops cma_heap_ops = {
-	.allocate = cma_heap_allocate,
+	.allocate = heaplab_cma_allocate,
 };
 
 static int __init cma_heap_init(void)
