@@ -43,8 +43,8 @@ static void cma_heap_free(struct heaplab_buffer *buffer)
  * name, and a kprobe by name must find exactly one (bpf/heaptrace).
  */
 static struct dma_buf *heaplab_cma_allocate(struct heaplab_heap *heap,
-					 unsigned long len, u32 fd_flags,
-					 u64 heap_flags)
+					    unsigned long len, u32 fd_flags,
+					    u64 heap_flags)
 {
 	struct cma *cma = heaplab_heap_get_drvdata(heap);
 	struct heaplab_buffer *buffer;
