@@ -27,6 +27,8 @@ const volatile __u32 targ_tgid;
  * tells the heap's page allocations from kmalloc's within one ioctl.
  */
 #define HT_GFP_HIGHMEM	0x02u
+/* __GFP_ZERO, likewise unchanged: the page allocator clears the pages */
+#define HT_GFP_ZERO	0x100u
 
 /* Stages timed by entry and exit inside an open allocation. */
 #define NR_TIMED	ST_OTHER
@@ -43,6 +45,8 @@ struct inflight {
 	__u64 heap_op_ns;
 	__u32 order;
 	__u8 pages_cma;
+	__u8 zero_gfp;		/* a heap page allocation asked for __GFP_ZERO */
+	__u8 init_seen;		/* and kernel_init_pages() ran */
 	__u8 infer_zero;
 	__u8 known;
 	__u8 impl;
@@ -80,7 +84,9 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct ht_key);
-	__type(value, struct ht_hist);
+	__type(value, struct ht_entry);
+	/* a few KiB each: allocated when a heap and bucket first shows up */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 } hists SEC(".maps");
 
 struct {
@@ -98,7 +104,7 @@ struct {
 __u32 nr_open;
 
 /* Scratch: a zeroed record for each map, too big for the BPF stack. */
-static const struct ht_hist zero_hist;
+static const struct ht_entry zero_entry;
 static const struct ht_order_val zero_order;
 static const struct inflight zero_inflight;
 
@@ -124,21 +130,25 @@ static __always_inline __u8 bucket_of(__u64 len)
 	return b > 40 ? 40 : b;
 }
 
-static __always_inline void hist_add(const char *heap, __u8 impl, __u8 bucket,
-				     __u8 stage, __u64 ns)
+static __always_inline struct ht_entry *entry_of(const char *heap, __u8 impl,
+						 __u8 bucket)
 {
-	struct ht_key key = { .impl = impl, .stage = stage, .bucket = bucket };
-	struct ht_hist *h;
-	__u64 slot;
+	struct ht_key key = { .impl = impl, .bucket = bucket };
 
 	__builtin_memcpy(key.heap, heap, HEAP_NAME_LEN);
-	h = lookup_or_init(&hists, &key, &zero_hist);
-	if (!h)
+	return lookup_or_init(&hists, &key, &zero_entry);
+}
+
+static __always_inline void hist_add(struct ht_entry *e, __u32 stage, __u64 ns)
+{
+	struct ht_hist *h;
+
+	if (stage >= NR_STAGES)
 		return;
-	slot = log2_slot(ns);
+	h = &e->st[stage];
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->sum_ns, ns);
-	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->slots[log2_slot(ns)], 1);
 }
 
 static __always_inline struct inflight *cur(void)
@@ -175,6 +185,7 @@ static __always_inline void ioctl_exit(long ret)
 	__u64 dur, pages, zero, staged = 0, nested;
 	__u32 tid = tid_of();
 	struct inflight *f;
+	struct ht_entry *e;
 	int s;
 
 	f = bpf_map_lookup_elem(&inflight, &tid);
@@ -184,8 +195,11 @@ static __always_inline void ioctl_exit(long ret)
 	/* No heap reached (a rejected command): nothing to attribute. */
 	if (!f->known)
 		goto out;
+	e = entry_of(f->heap, f->impl, f->bucket);
+	if (!e)
+		goto out;
 	if (ret) {
-		hist_add(f->heap, f->impl, f->bucket, ST_FAILED, dur);
+		hist_add(e, ST_FAILED, dur);
 		goto out;
 	}
 	pages = f->sum[ST_PAGES];
@@ -201,13 +215,16 @@ static __always_inline void ioctl_exit(long ret)
 	pages = pages > nested ? pages - nested : 0;
 	f->sum[ST_PAGES] = pages;
 	f->sum[ST_ZERO] = zero;
-	hist_add(f->heap, f->impl, f->bucket, ST_IOCTL, dur);
+	hist_add(e, ST_IOCTL, dur);
 	for (s = ST_PAGES; s < NR_TIMED; s++) {
-		hist_add(f->heap, f->impl, f->bucket, s, f->sum[s]);
+		if (s == ST_ZERO && f->zero_gfp && !f->init_seen) {
+			__sync_fetch_and_add(&e->zero_in_pages, 1);
+			continue;
+		}
+		hist_add(e, s, f->sum[s]);
 		staged += f->sum[s];
 	}
-	hist_add(f->heap, f->impl, f->bucket, ST_OTHER,
-		 dur > staged ? dur - staged : 0);
+	hist_add(e, ST_OTHER, dur > staged ? dur - staged : 0);
 out:
 	if (!bpf_map_delete_elem(&inflight, &tid))
 		__sync_fetch_and_add(&nr_open, -1);
@@ -293,6 +310,8 @@ static __always_inline void pages_enter(gfp_t gfp, unsigned int order)
 	f->since[ST_PAGES] = bpf_ktime_get_ns();
 	f->order = order;
 	f->pages_cma = 0;
+	if (gfp & HT_GFP_ZERO)
+		f->zero_gfp = 1;
 }
 
 static __always_inline void pages_exit(bool ok)
@@ -324,7 +343,10 @@ static __always_inline void init_pages_enter(void)
 {
 	struct inflight *f = cur();
 
-	if (f && f->depth[ST_PAGES] && !f->pages_cma && !f->depth[ST_ZERO]++)
+	if (!f || !f->depth[ST_PAGES] || f->pages_cma)
+		return;
+	f->init_seen = 1;
+	if (!f->depth[ST_ZERO]++)
 		f->since[ST_ZERO] = bpf_ktime_get_ns();
 }
 
@@ -370,11 +392,13 @@ static __always_inline void op_exit(__u32 stage)
 {
 	struct op_key key = { .tid = tid_of(), .stage = stage };
 	struct op_start *s = bpf_map_lookup_elem(&opstart, &key);
+	struct ht_entry *e;
 
 	if (!s)
 		return;
-	hist_add(s->heap, s->impl, s->bucket, stage,
-		 bpf_ktime_get_ns() - s->since);
+	e = entry_of(s->heap, s->impl, s->bucket);
+	if (e)
+		hist_add(e, stage, bpf_ktime_get_ns() - s->since);
 	bpf_map_delete_elem(&opstart, &key);
 }
 

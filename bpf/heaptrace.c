@@ -262,6 +262,7 @@ struct entry {
 	char heap[HEAP_NAME_LEN + 1];
 	struct ht_hist st[NR_STAGES];
 	bool has[NR_STAGES];
+	unsigned long long zero_in_pages;
 	struct {
 		unsigned char order;
 		struct ht_order_val v;
@@ -315,19 +316,25 @@ static int read_maps(struct heaptrace_bpf *skel)
 	struct ht_key key, *prev = NULL;
 
 	while (!bpf_map_get_next_key(hfd, prev, &key)) {
+		struct ht_entry val;
 		struct entry *e;
+		int s;
 
 		prev = &key;
-		if (key.impl >= NR_IMPLS || key.stage >= NR_STAGES)
+		if (key.impl >= NR_IMPLS)
 			continue;
+		if (bpf_map_lookup_elem(hfd, &key, &val))
+			return -errno;
 		e = entry_for(key.impl, key.heap, key.bucket);
 		if (!e)
 			return -ENOMEM;
-		if (bpf_map_lookup_elem(hfd, &key, &e->st[key.stage]))
-			return -errno;
-		/* a stage whose probe could not attach was never timed */
-		e->has[key.stage] = key.stage != ST_SGTABLE ||
-				    target_how("sg_alloc_table") != HOW_MISSING;
+		e->zero_in_pages = val.zero_in_pages;
+		for (s = 0; s < NR_STAGES; s++) {
+			e->st[s] = val.st[s];
+			/* a stage whose probe could not attach was never timed */
+			e->has[s] = val.st[s].count &&
+				    (s != ST_SGTABLE || target_how("sg_alloc_table") != HOW_MISSING);
+		}
 	}
 	while (!bpf_map_get_next_key(ofd, oprev, &okey)) {
 		struct entry *e;
@@ -416,6 +423,9 @@ static void print_results(void)
 			print_stage_row(&e->st[s], stage_names[s],
 					s < ST_FAILED ? total : 0);
 		}
+		if (e->zero_in_pages)
+			printf("  zero: inside pages in %llu allocations (__GFP_ZERO, kernel_init_pages() inlined here: no function to time it by)\n",
+			       e->zero_in_pages);
 		print_order(e);
 		for (s = 0; s < NR_STAGES; s++) {
 			if (!e->has[s] || !e->st[s].count ||
@@ -470,6 +480,7 @@ static int write_json(double elapsed)
 			if (e->has[s])
 				json_object_object_add(st, stage_names[s], hist_json(&e->st[s]));
 		json_object_object_add(o, "stages", st);
+		json_object_object_add(o, "zero_in_pages", json_object_new_uint64(e->zero_in_pages));
 		ord = json_object_new_array();
 		for (s = 0; s < e->norders; s++) {
 			struct json_object *x = json_object_new_object();

@@ -43,16 +43,29 @@ enum ht_stage {
 struct ht_key {
 	char heap[HEAP_NAME_LEN];
 	unsigned char impl;
-	unsigned char stage;
 	/* size bucket: the buffer is at most 4 KiB << bucket */
 	unsigned char bucket;
-	unsigned char pad;
+	unsigned char pad[2];
 };
 
 struct ht_hist {
 	unsigned long long count;
 	unsigned long long sum_ns;
 	unsigned long long slots[HT_SLOTS];
+};
+
+/*
+ * Every stage of one heap and bucket in one map value: the end of an
+ * ioctl updates all its stages with one lookup (the tracer's own cost).
+ */
+struct ht_entry {
+	struct ht_hist st[NR_STAGES];
+	/*
+	 * Allocations whose pages were zeroed inside the page allocator
+	 * (__GFP_ZERO) where kernel_init_pages() never ran: it is inlined,
+	 * so their zeroing is part of "pages" and their "zero" is not timed.
+	 */
+	unsigned long long zero_in_pages;
 };
 
 /* Page allocation by order: one chunk allocation attempt each. */

@@ -68,7 +68,9 @@ def breakdown_figure(docs):
         ax.set_xticklabels(["<=" + data.size_label(s) for s in sizes], fontsize=7, rotation=45)
         ax.set_ylim(0, 135)
         ax.set_ylabel("share of the allocation ioctl (%)")
-        ax.set_title(f"{impl} {heap}")
+        merged = any(ents[(impl, heap, s)].get("zero_in_pages") for s in sizes)
+        ax.set_title(f"{impl} {heap}" + ("\n(zeroing inside pages: not separable)" if merged else ""),
+                     fontsize=10)
         ax.grid(True, axis="y", alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="upper right", ncol=2)
     fig.suptitle("where the time of an allocation goes (bpf/heaptrace; mean ioctl time above each bar)",
@@ -100,8 +102,10 @@ def heaptrace_section(docs):
             " (buffers of at most that size). <i>pages</i> is the page allocator or"
             " <code>cma_alloc()</code>, less any zeroing inside it; the upstream system heap"
             " zeroes inside the page allocator (<code>__GFP_ZERO</code>), timed at"
-            " <code>kernel_init_pages()</code>; the upstream CMA heap's inline memset is its"
-            " allocate op less the stages inside it. Percentiles come from log2 histograms.</p>",
+            " <code>kernel_init_pages()</code> where that is a function of its own; where the"
+            " kernel inlines it (a perf build), that zeroing stays in <i>pages</i>, marked"
+            " <i>in pages</i>. The upstream CMA heap's inline memset is its allocate op less"
+            " the stages inside it. Percentiles come from log2 histograms.</p>",
             "<p>Attached: " + html.escape("; ".join(
                 f"{d['attach']['mode']} mode: {_attach_summary(d)}" for d in docs)) + ".</p>"]
     rows = []
@@ -112,6 +116,9 @@ def heaptrace_section(docs):
                  _ns(io["p50_ns"]), _ns(io["p99_ns"])]
         for part in PARTS:
             p = st.get(part)
+            if part == "zero" and not p and e.get("zero_in_pages"):
+                cells.append("in pages")
+                continue
             cells.append(f"{_ns(p['mean_ns'])} ({100 * p['sum_ns'] / max(1, io['sum_ns']):.0f}%)"
                          if p else "-")
         cells.append(_orders(e))
