@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from . import data, trace
+from .tables import table as _table
 
 import matplotlib
 matplotlib.use("Agg")
@@ -199,13 +200,6 @@ def ratio_text(rs):
     for r in data.by_tool(rs, "memset"):
         lines.append(f"memset limit {data.size_label(r['size'])}: p50 {r['p50_gbps']:.3f} GB/s")
     return "\n".join(lines) + "\n"
-
-
-def _table(head, rows):
-    h = "".join(f"<th>{html.escape(str(c))}</th>" for c in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    return f"<table><tr>{h}</tr>{body}</table>"
 
 
 def _ratio_cell(x):

@@ -8,6 +8,7 @@ import statistics
 import numpy as np
 
 from . import data
+from .tables import table as _table
 
 import matplotlib
 matplotlib.use("Agg")
@@ -24,13 +25,6 @@ def _ns(ns):
         if ns >= div:
             return f"{ns / div:.3g} {unit}"
     return f"{ns:.0f} ns"
-
-
-def _table(head, rows):
-    h = "".join(f"<th>{html.escape(str(c))}</th>" for c in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    return f"<table><tr>{h}</tr>{body}</table>"
 
 
 def entries(docs):
