@@ -109,11 +109,16 @@ void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct counters *ctr(int h);
 
 /* account.c: the "nothing lost" check. */
+#define MAX_CMA_AREAS 8
 struct snapshot {
 	long dmabufs;				/* bufinfo's object count */
 	long long heap_bytes[MAX_HEAPS];	/* heaplab stats, -1 if none */
 	long long heap_pages[MAX_HEAPS];	/* pages_held, -1 if none */
 	long memfree_kb, cmafree_kb, memtotal_kb;
+	long pcp_kb;				/* zoneinfo's per-CPU lists */
+	long cma_used[MAX_CMA_AREAS];		/* debugfs cma/NAME/used, pages */
+	char cma_name[MAX_CMA_AREAS][64];	/* CMA_MAX_NAME */
+	int ncma;
 	uint64_t oom_kills;
 };
 int snapshot(const struct opts *o, struct snapshot *s);

@@ -279,10 +279,13 @@ def stress_section(docs):
         lk = d["leaks"]
         title = (f"stress: {d['tool']} ({'passed' if d['passed'] else 'FAILED'}, seed {d['seed']},"
                  f" {d['elapsed_s']:.0f} s)")
-        body = ["<p>Nothing lost: live dma-bufs {:+d}, MemFree drop {} KiB, CmaFree drop {} KiB"
-                " (tolerance {} KiB), OOM kills {}{}.</p>".format(
-                    lk["dmabufs"], lk["memfree_drop_kb"], lk["cmafree_drop_kb"],
-                    lk["tolerance_kb"], lk["oom_kills"],
+        cma = ", ".join(f"CMA {k.split(' ', 1)[1]} pages out {v:+d}"
+                        for k, v in lk.items() if k.startswith("cma_used_pages "))
+        body = ["<p>Nothing lost: live dma-bufs {:+d}, {}free memory drop {} KiB (MemFree plus"
+                " per-CPU lists; tolerance {} KiB; CmaFree drop {} KiB, not checked), OOM kills"
+                " {}{}.</p>".format(
+                    lk["dmabufs"], cma + ", " if cma else "", lk["memfree_drop_kb"],
+                    lk["tolerance_kb"], lk["cmafree_drop_kb"], lk["oom_kills"],
                     f", kmemleak reports {lk['kmemleak']}" if "kmemleak" in lk else "")]
         if d.get("stressors"):
             body.append(_table(["stressor", "heap", "ops", "calls", "MiB", "errors by errno",

@@ -20,8 +20,12 @@ def problems(d, min_calls):
     lk = d["leaks"]
     if lk["dmabufs"] or lk["oom_kills"] or lk.get("kmemleak", 0):
         p.append(f"leaks: {lk}")
+    if lk["memfree_drop_kb"] > lk["tolerance_kb"]:
+        p.append(f"leak: free memory down {lk['memfree_drop_kb']} KiB")
+    if not any(k.startswith("cma_used_pages") for k in lk):
+        p.append("leaks: no CMA area accounted (debugfs cma/NAME/used missing)")
     for k, v in lk.items():
-        if k.startswith(("bytes_outstanding", "pages_held")) and v:
+        if k.startswith(("bytes_outstanding", "pages_held", "cma_used_pages")) and v:
             p.append(f"leak: {k} {v}")
     heaps = d["options"]["heaps"]
     if d["tool"] == "run":
