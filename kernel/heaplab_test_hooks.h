@@ -15,7 +15,10 @@
 void heaplab_test_alloc_delay(void);
 /* Hand out pages without clearing them: what heaplab-stress verify must catch. */
 bool heaplab_test_skip_zero(void);
-/* True once every N frees: the heap then leaks one page, for the stress leak check. */
+/*
+ * True once every N frees: the heap then leaks one page (system heap: to the
+ * page allocator; CMA heap: to its area), for the stress leak check.
+ */
 bool heaplab_test_leak_page(void);
 #else
 static inline void heaplab_test_alloc_delay(void)

@@ -38,7 +38,7 @@ EXPORT_SYMBOL_GPL(heaplab_test_skip_zero);
 static unsigned int test_leak_every;
 module_param(test_leak_every, uint, 0644);
 MODULE_PARM_DESC(test_leak_every,
-		 "test builds only: leak one page every N buffer frees, 0 never (injected bug)");
+		 "test builds only: leak one page every N buffer frees (system and CMA heaps), 0 never (injected bug)");
 
 static atomic_t frees;
 
