@@ -29,6 +29,8 @@ struct opts {
 	const char *json;
 	const char *tracer;		/* tracer: the tracer program to attach */
 	const char *tracer_json;	/* tracer: its JSON, of the last round */
+	const char *tracer_args[8];	/* tracer: its own options (--tracer-arg) */
+	int ntracer_args;
 	int rounds;			/* tracer: untraced/traced alternations */
 };
 

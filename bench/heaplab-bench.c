@@ -141,6 +141,7 @@ static void usage(FILE *f)
 		"                   (root; makes CMA cases repeat under -icount)\n"
 		"  --tracer PATH    tracer: the tracer to attach (bpf/heaptrace)\n"
 		"  --tracer-json F  tracer: its JSON of the last round, into F\n"
+		"  --tracer-arg A   tracer: pass option A to the tracer (repeat, up to 8)\n"
 		"  --rounds N       tracer: untraced/traced alternations (1..100, default 2)\n");
 }
 
@@ -194,6 +195,7 @@ int main(int argc, char **argv)
 		{ "settle", no_argument, NULL, 'S' },
 		{ "tracer", required_argument, NULL, 'T' },
 		{ "tracer-json", required_argument, NULL, 'J' },
+		{ "tracer-arg", required_argument, NULL, 'A' },
 		{ "rounds", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -242,6 +244,11 @@ int main(int argc, char **argv)
 		case 'S': o.settle = 1; break;
 		case 'T': o.tracer = optarg; break;
 		case 'J': o.tracer_json = optarg; break;
+		case 'A':
+			if (o.ntracer_args == 8)
+				die("at most 8 --tracer-arg%s", "");
+			o.tracer_args[o.ntracer_args++] = optarg;
+			break;
 		case 'R': o.rounds = parse_int(optarg, 1, 100, "--rounds"); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -296,6 +303,10 @@ int main(int argc, char **argv)
 	if (t->run == run_tracer) {
 		json_object_object_add(opts, "tracer", json_object_new_string(o.tracer ? o.tracer : ""));
 		json_object_object_add(opts, "rounds", json_object_new_int(o.rounds));
+		arr = json_object_new_array();
+		for (i = 0; i < (size_t)o.ntracer_args; i++)
+			json_object_array_add(arr, json_object_new_string(o.tracer_args[i]));
+		json_object_object_add(opts, "tracer_args", arr);
 	}
 	json_object_object_add(root, "options", opts);
 	json_object_object_add(root, "results", results);

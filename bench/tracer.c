@@ -44,10 +44,20 @@ static int tracer_wait(struct tracer *t)
 	return -ECHILD;
 }
 
-static int tracer_start(const char *path, const char *json, struct tracer *t)
+static int tracer_start(const struct opts *o, const char *json, struct tracer *t)
 {
+	const char *argv[8 + 4];
 	char line[512];
-	int p[2];
+	int p[2], n = 0, i;
+
+	argv[n++] = o->tracer;
+	for (i = 0; i < o->ntracer_args; i++)
+		argv[n++] = o->tracer_args[i];
+	if (json) {
+		argv[n++] = "--json";
+		argv[n++] = json;
+	}
+	argv[n] = NULL;
 
 	if (pipe(p))
 		return -errno;
@@ -64,11 +74,8 @@ static int tracer_start(const char *path, const char *json, struct tracer *t)
 		/* its tables are in its JSON; stdout stays ours */
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(127);
-		if (json)
-			execl(path, path, "--json", json, (char *)NULL);
-		else
-			execl(path, path, (char *)NULL);
-		fprintf(stderr, "heaplab-bench: %s: %s\n", path, strerror(errno));
+		execv(o->tracer, (char *const *)argv);
+		fprintf(stderr, "heaplab-bench: %s: %s\n", o->tracer, strerror(errno));
 		_exit(127);
 	}
 	close(p[1]);
@@ -142,6 +149,8 @@ int run_tracer(struct opts *o, struct json_object *results)
 	};
 	int n = o->nheaps * o->nsizes, i, h, z, r, a, ret = 0, failed = 0;
 	struct tcase *c = calloc(n, sizeof(*c));
+	char args[512] = "";
+	size_t len;
 	struct tracer t;
 
 	if (!c)
@@ -178,7 +187,7 @@ int run_tracer(struct opts *o, struct json_object *results)
 		if (ret < 0)
 			break;
 		failed |= ret;
-		ret = tracer_start(o->tracer, r == o->rounds - 1 ? o->tracer_json : NULL, &t);
+		ret = tracer_start(o, r == o->rounds - 1 ? o->tracer_json : NULL, &t);
 		if (ret)
 			break;
 		ret = pass(o, c, n, 1);
@@ -191,6 +200,9 @@ int run_tracer(struct opts *o, struct json_object *results)
 		if (ret)
 			break;
 	}
+	for (i = 0, len = 0; i < o->ntracer_args && len < sizeof(args); i++)
+		len += snprintf(args + len, sizeof(args) - len, "%s%s", i ? " " : "",
+				o->tracer_args[i]);
 	if (!ret) {
 		ret = failed;
 		lat_header();
@@ -204,6 +216,7 @@ int run_tracer(struct opts *o, struct json_object *results)
 				json_object_object_add(row, arm_names[a][1],
 						       samples_json(&c[i].arm[a].free, o->raw));
 			}
+			json_object_object_add(row, "tracer_args", json_object_new_string(args));
 			json_object_object_add(row, "overhead_alloc_p50_pct", json_object_new_double(
 				pct(&c[i].arm[1].alloc, &c[i].arm[0].alloc)));
 			json_object_object_add(row, "overhead_free_p50_pct", json_object_new_double(

@@ -20,6 +20,8 @@
 
 /* Only this process, if set (-p). */
 const volatile __u32 targ_tgid;
+/* Off with -L: only the whole ioctl is timed, no stage probe is attached. */
+const volatile bool targ_stages = true;
 
 /*
  * gfp bit of __GFP_HIGHMEM, unchanged since 2.6: heap pages are always
@@ -216,6 +218,8 @@ static __always_inline void ioctl_exit(long ret)
 	f->sum[ST_PAGES] = pages;
 	f->sum[ST_ZERO] = zero;
 	hist_add(e, ST_IOCTL, dur);
+	if (!targ_stages)
+		goto out;
 	for (s = ST_PAGES; s < NR_TIMED; s++) {
 		if (s == ST_ZERO && f->zero_gfp && !f->init_seen) {
 			__sync_fetch_and_add(&e->zero_in_pages, 1);

@@ -57,14 +57,16 @@ struct target {
 	const char *tp_category;	/* a tracepoint, not a function */
 	const char *why;		/* printed when it is missing */
 	enum attach_how how;
+	bool stage;			/* times a stage: off with -L */
 };
 
 #define T(n, g, tp, w) { .name = n, .group = g, .tp_category = tp, .why = w }
+#define S(n, g, tp, w) { .name = n, .group = g, .tp_category = tp, .why = w, .stage = true }
 
 static struct target targets[] = {
 	T("heaplab_heap_ioctl", G_HEAPLAB, NULL, "is heaplab_heap.ko loaded?"),
 	T("heaplab_alloc_start", G_HEAPLAB, "heaplab", "is heaplab_heap.ko loaded?"),
-	T("heaplab_zero", G_HEAPLAB, "heaplab", NULL),
+	S("heaplab_zero", G_HEAPLAB, "heaplab", NULL),
 	T("heaplab_mmap", G_HEAPLAB, NULL, NULL),
 	T("heaplab_vm_fault", G_HEAPLAB, NULL, NULL),
 	T("heaplab_begin_cpu_access", G_HEAPLAB, NULL, NULL),
@@ -82,23 +84,24 @@ static struct target targets[] = {
 	T("cma_heap_dma_buf_begin_cpu_access", G_UP_CMA, NULL, NULL),
 	T("cma_heap_dma_buf_end_cpu_access", G_UP_CMA, NULL, NULL),
 	T("cma_heap_dma_buf_release", G_UP_CMA, NULL, NULL),
-	T("__alloc_pages", G_SHARED, NULL, NULL),
-	T("dma_buf_export", G_SHARED, NULL, NULL),
-	T("get_unused_fd_flags", G_SHARED, NULL, NULL),
-	T("fd_install", G_SHARED, NULL, NULL),
+	S("__alloc_pages", G_SHARED, NULL, NULL),
+	S("dma_buf_export", G_SHARED, NULL, NULL),
+	S("get_unused_fd_flags", G_SHARED, NULL, NULL),
+	S("fd_install", G_SHARED, NULL, NULL),
 	/* CMA page allocation; absent without CONFIG_CMA */
-	T("cma_alloc", G_OPTIONAL, NULL, "CMA heaps' page allocation not timed"),
+	S("cma_alloc", G_OPTIONAL, NULL, "CMA heaps' page allocation not timed"),
 	/*
 	 * Built without an ftrace site in 6.1 (all of lib/ is): no fentry, and
 	 * a kprobe only with CONFIG_KPROBE_EVENTS_ON_NOTRACE.
 	 */
-	T("sg_alloc_table", G_OPTIONAL, NULL, "sg_table time counted in other"),
+	S("sg_alloc_table", G_OPTIONAL, NULL, "sg_table time counted in other"),
 	/* upstream system heap: __GFP_ZERO clears inside __alloc_pages() */
-	T("kernel_init_pages", G_OPTIONAL, NULL,
+	S("kernel_init_pages", G_OPTIONAL, NULL,
 	  "upstream system heap zeroing counted in pages"),
 };
 
 #undef T
+#undef S
 
 #define NR_TARGETS (sizeof(targets) / sizeof(targets[0]))
 
@@ -106,6 +109,7 @@ static struct trace_env env = { .tool = TOOL, .mode_str = "auto" };
 static int heaps = 3;		/* bit per impl */
 static bool heaps_given;
 static bool all_hists;
+static bool latency_only;
 
 static void usage(FILE *f)
 {
@@ -120,6 +124,9 @@ TRACE_COMMON_HELP
 "  -H, --heaps WHICH    heaplab, upstream or all (default: all that are present)\n"
 "  -j, --json FILE      also write the results as JSON (schema heaplab-heaptrace/1)\n"
 "      --histograms     a histogram for every stage (default: the whole ioctl only)\n"
+"  -L, --latency-only   time the whole ioctl and the buffer operations only (3 or\n"
+"                       4 programs per allocation instead of about 26): the\n"
+"                       least overhead, no stage breakdown\n"
 "  -h, --help           this help\n");
 }
 
@@ -129,12 +136,13 @@ static int parse_args(int argc, char **argv)
 		TRACE_COMMON_OPTS,
 		{ "heaps", required_argument, NULL, 'H' },
 		{ "histograms", no_argument, NULL, 'G' },
+		{ "latency-only", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+" TRACE_COMMON_SHORT "H:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" TRACE_COMMON_SHORT "H:Lh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			heaps_given = true;
@@ -151,6 +159,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'G':
 			all_hists = true;
+			break;
+		case 'L':
+			latency_only = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -202,7 +213,7 @@ static int plan(struct ksyms_btf *k, bool on[NR_GROUPS])
 		bool first = !seen_first[t->group];
 
 		seen_first[t->group] = true;
-		if (!on[t->group]) {
+		if (!on[t->group] || (latency_only && t->stage)) {
 			t->how = HOW_MISSING;
 			continue;
 		}
@@ -498,6 +509,7 @@ static int write_json(double elapsed)
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "entries", arr);
+	json_object_object_add(root, "latency_only", json_object_new_boolean(latency_only));
 	return trace_json_write(&env, root);
 }
 
@@ -534,6 +546,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	skel->rodata->targ_tgid = env.pid;
+	skel->rodata->targ_stages = !latency_only;
 	for (i = 0; i < NR_TARGETS; i++) {
 		enable_programs(skel->obj, targets[i].name, targets[i].how);
 		counts[targets[i].how]++;
@@ -564,8 +577,8 @@ int main(int argc, char **argv)
 		counts[HOW_MISSING]++;
 		t->how = HOW_MISSING;
 	}
-	fprintf(stderr, TOOL ": attached (mode %s): %d fentry, %d kprobe, %d tp_btf, %d raw_tp; heaps: %s%s%s\n",
-		env.mode_str, counts[HOW_FENTRY], counts[HOW_KPROBE], counts[HOW_TP_BTF],
+	fprintf(stderr, TOOL ": attached (mode %s%s): %d fentry, %d kprobe, %d tp_btf, %d raw_tp; heaps: %s%s%s\n",
+		env.mode_str, latency_only ? ", latency only" : "", counts[HOW_FENTRY], counts[HOW_KPROBE], counts[HOW_TP_BTF],
 		counts[HOW_RAW_TP], on[G_HEAPLAB] ? "heaplab" : "",
 		on[G_HEAPLAB] && on[G_UPSTREAM] ? ", " : "", on[G_UPSTREAM] ? "upstream" : "");
 	if (env.verbose)

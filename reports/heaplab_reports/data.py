@@ -114,7 +114,7 @@ def case_key(tool, r):
             parts.append(f"{k}={r[k]}")
     for k in sorted(r):
         if k not in skip and k not in ("heap", "size", "threads", "load") and \
-                isinstance(r[k], (str, int)) and not isinstance(r[k], bool):
+                isinstance(r[k], (str, int)) and not isinstance(r[k], bool) and r[k] != "":
             parts.append(f"{k}={r[k]}")
     return " ".join(parts)
 

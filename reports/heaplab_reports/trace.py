@@ -135,21 +135,30 @@ def overhead_section(rs):
     rows = data.by_tool(rs, "tracer")
     if not rows:
         return []
-    pcts = [r["overhead_alloc_p50_pct"] for r in rows]
-    within = sum(p <= OVERHEAD_TARGET_PCT for p in pcts)
+    # One configuration per tracer option set: the full breakdown, -L, ...
+    confs = sorted({r.get("tracer_args", "") for r in rows})
     body = [f"<p>The same alloc/free loop untraced and with <code>bpf/heaptrace</code> attached,"
             f" alternated in rounds in this boot. Target: at most {OVERHEAD_TARGET_PCT:g}% on the"
-            f" allocation p50. Median over {len(rows)} cases: {statistics.median(pcts):+.1f}%;"
-            f" worst {max(pcts):+.1f}%; {within} of {len(rows)} within the target. Under emulation"
-            f" the host clock drifts between passes, so a figure near zero can come out negative.</p>"]
+            f" allocation p50. Under emulation the host clock drifts between passes, so a figure"
+            f" near zero can come out negative.</p>"]
     table = []
-    for r in sorted(rows, key=lambda r: (r["heap"], r["size"])):
-        p = r["overhead_alloc_p50_pct"]
-        table.append((data.heap_label(r["heap"]), data.size_label(r["size"]), r["alloc"]["n"],
-                      f"{r['alloc']['p50_ns'] / 1e3:.1f}", f"{r['traced_alloc']['p50_ns'] / 1e3:.1f}",
-                      f"{p:+.1f}%", "yes" if p <= OVERHEAD_TARGET_PCT else "NO",
-                      f"{r['overhead_free_p50_pct']:+.1f}%"))
-    body.append(_table(["heap", "size", "n per arm", "alloc p50 untraced (us)",
+    for conf in confs:
+        mine = [r for r in rows if r.get("tracer_args", "") == conf]
+        pcts = [r["overhead_alloc_p50_pct"] for r in mine]
+        within = sum(p <= OVERHEAD_TARGET_PCT for p in pcts)
+        name = f"heaptrace {conf}".strip()
+        what = "latency only" if "-L" in conf.split() else "stage breakdown"
+        body.append(f"<p><code>{name}</code> ({what}): median over {len(mine)} cases"
+                    f" {statistics.median(pcts):+.1f}%; worst {max(pcts):+.1f}%;"
+                    f" {within} of {len(mine)} within the target.</p>")
+        for r in sorted(mine, key=lambda r: (r["heap"], r["size"])):
+            p = r["overhead_alloc_p50_pct"]
+            table.append((name, data.heap_label(r["heap"]), data.size_label(r["size"]),
+                          r["alloc"]["n"], f"{r['alloc']['p50_ns'] / 1e3:.1f}",
+                          f"{r['traced_alloc']['p50_ns'] / 1e3:.1f}", f"{p:+.1f}%",
+                          "yes" if p <= OVERHEAD_TARGET_PCT else "NO",
+                          f"{r['overhead_free_p50_pct']:+.1f}%"))
+    body.append(_table(["tracer", "heap", "size", "n per arm", "alloc p50 untraced (us)",
                         "alloc p50 traced (us)", "alloc overhead", "within target",
                         "free overhead"], table))
     return [("tracer overhead (heaplab-bench tracer)", "".join(body))]

@@ -60,6 +60,7 @@ def main(path):
         for k, v in d.items():
             check_dist((key, k), v, opt["raw"])
         if tool == "tracer":
+            assert r["tracer_args"] == " ".join(opt.get("tracer_args", [])), (key, "tracer_args")
             for op in ("alloc", "free"):
                 pct = 100 * (r[f"traced_{op}"]["p50_ns"] / r[op]["p50_ns"] - 1)
                 assert abs(r[f"overhead_{op}_p50_pct"] - pct) < 1e-6, (key, f"overhead_{op}")

@@ -47,6 +47,8 @@ def expected(spec, fail):
 
 def check_heaptrace(doc, impl, heap, want, errs):
     got = {e["size_max"]: e for e in doc["entries"] if e["impl"] == impl and e["heap"] == heap}
+    # -L: the ioctl and buffer operations only; no stage may show up.
+    lat = doc.get("latency_only", False)
     upstream_system = impl == "upstream" and heap == "system"
     cma = heap != "system"
     for b, w in sorted(want.items()):
@@ -65,8 +67,14 @@ def check_heaptrace(doc, impl, heap, want, errs):
         zip_ = e["zero_in_pages"]
         if zip_ not in (0, w["n"]) or (zip_ and not upstream_system):
             errs.append(f"{where}: zero inside pages in {zip_} of {w['n']} allocations")
+        if lat:
+            for name in ALLOC_STAGES:
+                if name in st:
+                    errs.append(f"{where}: stage {name} timed under --latency-only")
+            if e["orders"]:
+                errs.append(f"{where}: page chunks recorded under --latency-only")
         if w["n"]:
-            for name in ("ioctl",) + ALLOC_STAGES:
+            for name in ("ioctl",) + (() if lat else ALLOC_STAGES):
                 want_n = 0 if name == "zero" and zip_ else w["n"]
                 if count(name) != want_n:
                     errs.append(f"{where}: {name} count {count(name)}, want {want_n}")
@@ -84,6 +92,8 @@ def check_heaptrace(doc, impl, heap, want, errs):
             errs.append(f"{where}: failed count {count('failed')}, want {w['failed']}")
         # Page chunks: every page of every buffer comes from exactly one
         # successful chunk allocation (orders), or one cma_alloc per buffer.
+        if lat:
+            continue
         if cma:
             ok = sum(o["ok"] for o in e["orders"] if o["order"] == "cma")
             failed = sum(o["failed"] for o in e["orders"] if o["order"] == "cma")
