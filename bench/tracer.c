@@ -160,6 +160,10 @@ int run_tracer(struct opts *o, struct json_object *results)
 		free(c);
 		return -EINVAL;
 	}
+	/* the traced arm's options, recorded in each row */
+	for (i = 0, len = 0; i < o->ntracer_args && len < sizeof(args); i++)
+		len += snprintf(args + len, sizeof(args) - len, "%s%s", i ? " " : "",
+				o->tracer_args[i]);
 	for (h = 0, i = 0; h < o->nheaps; h++) {
 		int fd = open_heap(o->heaps[h]);
 
@@ -200,9 +204,6 @@ int run_tracer(struct opts *o, struct json_object *results)
 		if (ret)
 			break;
 	}
-	for (i = 0, len = 0; i < o->ntracer_args && len < sizeof(args); i++)
-		len += snprintf(args + len, sizeof(args) - len, "%s%s", i ? " " : "",
-				o->tracer_args[i]);
 	if (!ret) {
 		ret = failed;
 		lat_header();

@@ -578,7 +578,8 @@ int main(int argc, char **argv)
 		t->how = HOW_MISSING;
 	}
 	fprintf(stderr, TOOL ": attached (mode %s%s): %d fentry, %d kprobe, %d tp_btf, %d raw_tp; heaps: %s%s%s\n",
-		env.mode_str, latency_only ? ", latency only" : "", counts[HOW_FENTRY], counts[HOW_KPROBE], counts[HOW_TP_BTF],
+		env.mode_str, latency_only ? ", latency only" : "",
+		counts[HOW_FENTRY], counts[HOW_KPROBE], counts[HOW_TP_BTF],
 		counts[HOW_RAW_TP], on[G_HEAPLAB] ? "heaplab" : "",
 		on[G_HEAPLAB] && on[G_UPSTREAM] ? ", " : "", on[G_UPSTREAM] ? "upstream" : "");
 	if (env.verbose)
