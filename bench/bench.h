@@ -22,6 +22,7 @@ struct opts {
 	int nsizes;
 	int threads[MAX_THREADS];	/* concurrency: thread counts */
 	int nthreads;
+	int oversubscribe;		/* concurrency: allow more threads than CPUs */
 	int iters, warmup, cpu, raw, perf;
 	int settle;			/* drop caches and compact before each case */
 	int fill;			/* pressure: percent of MemAvailable */

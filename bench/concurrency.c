@@ -2,7 +2,9 @@
 /*
  * concurrency: 1..N threads allocating and freeing on one heap at once.
  * Per thread count: aggregate throughput (allocations per second of wall
- * time) and the latency distribution of every allocation and free.
+ * time) and the latency distribution of every allocation and free. Each
+ * thread is pinned to its own CPU; more threads than online CPUs is refused
+ * unless --oversubscribe, and the JSON says which CPUs the threads ran on.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +20,7 @@ struct worker {
 	pthread_t tid;
 	pthread_barrier_t *start;
 	int heap, cpu, iters, warmup, err;
+	int ran_on;		/* the CPU the measured loop started on */
 	unsigned long long size;
 	struct samples alloc, free;
 };
@@ -38,6 +41,7 @@ static void *worker_fn(void *arg)
 			close(fd);
 	}
 	pthread_barrier_wait(w->start);
+	w->ran_on = sched_getcpu();
 	for (i = 0; i < w->iters; i++) {
 		uint64_t t0, t1;
 		int fd;
@@ -61,7 +65,8 @@ static int one_case(struct opts *o, const char *name, int heap, unsigned long lo
 {
 	struct worker w[MAX_THREADS];
 	struct samples all_a, all_f;
-	struct json_object *r = case_new(name, size);
+	struct json_object *r = case_new(name, size), *used;
+	unsigned long long seen = 0;
 	pthread_barrier_t start;
 	struct perf_stat ps;
 	uint64_t t0, wall;
@@ -119,6 +124,18 @@ static int one_case(struct opts *o, const char *name, int heap, unsigned long lo
 		       ops, wall ? (double)ops * 1e9 / (double)wall : 0.0, p50, p99);
 	}
 	json_object_object_add(r, "threads", json_object_new_int(nthreads));
+	/* The distinct CPUs the threads ran on: a 2-thread case on one CPU
+	 * measures time slicing, not concurrency.
+	 */
+	used = json_object_new_array();
+	for (i = 0; i < nthreads; i++) {
+		if (w[i].ran_on < 0 || w[i].ran_on >= 64 || seen & (1ull << w[i].ran_on))
+			continue;
+		seen |= 1ull << w[i].ran_on;
+		json_object_array_add(used, json_object_new_int(w[i].ran_on));
+	}
+	json_object_object_add(r, "cpus_used", used);
+	json_object_object_add(r, "oversubscribed", json_object_new_boolean(nthreads > ncpus()));
 	json_object_object_add(r, "ops", json_object_new_int64((int64_t)ops));
 	json_object_object_add(r, "wall_ns", json_object_new_int64((int64_t)wall));
 	json_object_object_add(r, "ops_per_s",

@@ -74,7 +74,10 @@ static struct json_object *machine_json(void)
 		json_object_object_add(m, "version", json_object_new_string(u.version));
 		json_object_object_add(m, "arch", json_object_new_string(u.machine));
 	}
+	/* online CPUs: what the harnesses can really run on */
 	json_object_object_add(m, "cpus", json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
+	json_object_object_add(m, "cpus_configured",
+			       json_object_new_int((int)sysconf(_SC_NPROCESSORS_CONF)));
 	json_object_object_add(m, "mem_bytes",
 			       json_object_new_int64((int64_t)sysconf(_SC_PHYS_PAGES) *
 						     sysconf(_SC_PAGESIZE)));
@@ -130,7 +133,9 @@ static void usage(FILE *f)
 		"  --iters N        measured iterations (1..100000)\n"
 		"  --warmup N       unmeasured iterations first (0..10000, default 5)\n"
 		"  --budget SIZE    bytes per heap and size at most (default 1G)\n"
-		"  --threads LIST   concurrency: thread counts (1..16 each, default 1,2,4)\n"
+		"  --threads LIST   concurrency: thread counts (1..16 each, default 1,2,4\n"
+		"                   up to the online CPUs)\n"
+		"  --oversubscribe  concurrency: allow more threads than online CPUs\n"
 		"  --fill PCT       pressure: co-runner size, percent of MemAvailable\n"
 		"                   (1..90, default 50)\n"
 		"  --cpu N          pin to CPU N (default 0; -1: do not pin)\n"
@@ -197,6 +202,7 @@ int main(int argc, char **argv)
 		{ "tracer-json", required_argument, NULL, 'J' },
 		{ "tracer-arg", required_argument, NULL, 'A' },
 		{ "rounds", required_argument, NULL, 'R' },
+		{ "oversubscribe", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -216,7 +222,8 @@ int main(int argc, char **argv)
 	if (!t)
 		die("unknown tool '%s' (see heaplab-bench --help)", argv[1]);
 	parse_sizes(&o, t->default_sizes);
-	parse_threads(&o, "1,2,4");
+	/* default thread counts: 1, 2, 4 as far as there are CPUs for them */
+	parse_threads(&o, ncpus() >= 4 ? "1,2,4" : ncpus() >= 2 ? "1,2" : "1");
 	o.iters = t->iters;
 
 	argv++;
@@ -250,6 +257,7 @@ int main(int argc, char **argv)
 			o.tracer_args[o.ntracer_args++] = optarg;
 			break;
 		case 'R': o.rounds = parse_int(optarg, 1, 100, "--rounds"); break;
+		case 'O': o.oversubscribe = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -258,6 +266,14 @@ int main(int argc, char **argv)
 		die("unexpected argument '%s'", argv[optind]);
 	if (t->needs_heap && !o.nheaps)
 		die("%s needs at least one --heap", t->name);
+	for (i = 0; t->run == run_concurrency && !o.oversubscribe && i < (size_t)o.nthreads; i++) {
+		if (o.threads[i] > ncpus()) {
+			fprintf(stderr, "heaplab-bench: concurrency: --threads %d is more than the %d CPU(s) online; "
+				"pass --oversubscribe to run it anyway (the JSON then says so)\n",
+				o.threads[i], ncpus());
+			return 2;
+		}
+	}
 	if (o.cpu >= ncpus()) {
 		fprintf(stderr, "heaplab-bench: --cpu %d: only %d CPUs online\n", o.cpu, ncpus());
 		return 2;
@@ -297,6 +313,8 @@ int main(int argc, char **argv)
 		for (i = 0; i < (size_t)o.nthreads; i++)
 			json_object_array_add(arr, json_object_new_int(o.threads[i]));
 		json_object_object_add(opts, "threads", arr);
+		json_object_object_add(opts, "oversubscribe",
+				       json_object_new_boolean(o.oversubscribe));
 	}
 	if (t->run == run_pressure)
 		json_object_object_add(opts, "fill_pct", json_object_new_int(o.fill));

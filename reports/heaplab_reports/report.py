@@ -137,7 +137,9 @@ def plot_concurrency(rs, outdir, made):
         for heap in _heaps(rows):
             pts = sorted((r["threads"], r["ops_per_s"]) for r in rows if r["heap"] == heap)
             ax.plot(*zip(*pts), marker="o", label=data.heap_label(heap))
-        ax.set_xlabel("threads")
+        over = sorted({r["threads"] for r in rows if r.get("oversubscribed")})
+        ax.set_xlabel("threads" + (f" ({', '.join(map(str, over))}: more than the CPUs online)"
+                                   if over else ""))
         ax.set_ylabel("allocations per second")
         ax.set_title(f"concurrency scaling, {data.size_label(size)}")
         ax.grid(True, alpha=0.3)
@@ -192,7 +194,8 @@ def ratio_rows(rs):
 
 def ratio_text(rs):
     mach = data.machine(rs)
-    lines = [f"kernel {mach.get('kernel')}, one boot; ratio = heaplab / upstream"
+    lines = [f"kernel {mach.get('kernel')}, {mach.get('cpus')} CPUs online, one boot;"
+             " ratio = heaplab / upstream"
              " (below 1: heaplab is faster)",
              f"{'metric':58} {'ours p50':>10} {'up p50':>10} {'p50 x':>6} {'p99 x':>6}"]
     for name, o, u, r50, r99 in ratio_rows(rs):

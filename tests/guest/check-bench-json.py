@@ -44,6 +44,12 @@ def main(path):
         if tool == "concurrency":
             key += (r["threads"],)
             assert r["ops"] == r["alloc"]["n"] == r["free"]["n"], (key, "ops")
+            # every thread on its own CPU while there are CPUs for them
+            ncpu = doc["machine"]["cpus"]
+            assert r["oversubscribed"] == (r["threads"] > ncpu), (key, "oversubscribed")
+            assert r["oversubscribed"] <= opt["oversubscribe"], (key, "oversubscribed unasked")
+            assert len(r["cpus_used"]) == min(r["threads"], ncpu), \
+                (key, f"threads ran on CPUs {r['cpus_used']} of {ncpu} online")
         if tool == "pressure":
             key += (r["load"],)
             assert r["vmstat"], (key, "no vmstat counters")

@@ -1,0 +1,263 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of reports/ over fixture JSON (fixtures/: the output of one
+make check guest run, quick mode): loading and validation, metric names,
+the ratio table, the report's files and sections, and heaplab compare's
+verdicts and exit codes. No boot needed."""
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+FIX = os.path.join(HERE, "fixtures")
+TOP = os.path.dirname(os.path.dirname(HERE))
+HEAPLAB = os.path.join(TOP, "reports", "heaplab")
+CHECK_BENCH = os.path.join(TOP, "tests", "guest", "check-bench-json.py")
+sys.path.insert(0, os.path.join(TOP, "reports"))
+
+from heaplab_reports import compare, data, report  # noqa: E402
+
+BENCH = ["alloc", "memset", "zero", "mmap", "concurrency", "pressure", "tracer", "tracer-latency"]
+SIDE = ["heaptrace", "cmatrace", "stress-run", "stress-fault", "stress-fuzz", "stress-oom"]
+PLOTS = ["latency_vs_size.png", "latency_cdf.png", "zeroing.png", "mmap.png", "concurrency.png",
+         "pressure.png", "where_time_goes.png"]
+
+
+def fixture(name):
+    return os.path.join(FIX, name + ".json")
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, HEAPLAB, *args], capture_output=True, text=True)
+
+
+def write_json(dirname, name, doc):
+    path = os.path.join(dirname, name)
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path
+
+
+def scale(dist, factor):
+    """A distribution whose every duration is @factor times this one's."""
+    d = copy.deepcopy(dist)
+    for k in ("min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"):
+        d[k] = int(d[k] * factor)
+    d["mean_ns"] *= factor
+    d["stddev_ns"] *= factor
+    d["samples_ns"] = [int(x * factor) for x in d["samples_ns"]]
+    return d
+
+
+def slowed(doc, factor, heap_prefix="/dev/heaplab/", field="alloc"):
+    """A copy of a tool document with @field of @heap_prefix's heaps scaled."""
+    d = copy.deepcopy(doc)
+    for r in d["results"]:
+        if r["heap"].startswith(heap_prefix):
+            r[field] = scale(r[field], factor)
+    return d
+
+
+class Load(unittest.TestCase):
+    def test_every_fixture_validates(self):
+        """every fixture loads and matches its schema"""
+        for name in BENCH:
+            rs = data.load(fixture(name))
+            self.assertEqual(len(rs["runs"]), 1, name)
+            self.assertTrue(data.metrics(rs) or name == "memset", name)
+        for name in SIDE:
+            self.assertIn(data.load_side(fixture(name))["schema"], data.SIDE_SCHEMAS, name)
+
+    def test_bad_input_named(self):
+        """a missing file, not JSON, a wrong schema and a schema violation are named"""
+        with tempfile.TemporaryDirectory() as t:
+            with self.assertRaisesRegex(data.BadInput, "No such file"):
+                data.load(os.path.join(t, "missing.json"))
+            bad = os.path.join(t, "bad.json")
+            with open(bad, "w") as f:
+                f.write("{")
+            with self.assertRaisesRegex(data.BadInput, "not JSON"):
+                data.load(bad)
+            with self.assertRaisesRegex(data.BadInput, "schema is 'nope'"):
+                data.load(write_json(t, "s.json", {"schema": "nope"}))
+            doc = json.load(open(fixture("alloc")))
+            del doc["machine"]
+            with self.assertRaisesRegex(data.BadInput, "does not match"):
+                data.load(write_json(t, "m.json", doc))
+
+    def test_metric_names(self):
+        """alloc: one alloc and one free metric per heap and size, sizes sorted as numbers"""
+        doc = json.load(open(fixture("alloc")))
+        m = data.metrics(data.load(fixture("alloc")))
+        opt = doc["options"]
+        want = {f"alloc heap={h} size={s} {k}" for h in opt["heaps"] for s in opt["sizes"]
+                for k in ("alloc", "free")}
+        self.assertTrue(want <= set(m), sorted(want - set(m)))
+        names = sorted(["a size=65536", "a size=4096"], key=data.natural_key)
+        self.assertEqual(names, ["a size=4096", "a size=65536"])
+
+    def test_machine_records_cpus(self):
+        """bench JSON records the guest's online CPUs, and concurrency which ones ran"""
+        doc = json.load(open(fixture("concurrency")))
+        ncpu = doc["machine"]["cpus"]
+        self.assertGreaterEqual(ncpu, 2, "the fixture's guest ran on one CPU")
+        for r in doc["results"]:
+            self.assertEqual(len(r["cpus_used"]), min(r["threads"], ncpu), r["heap"])
+
+
+class Ratios(unittest.TestCase):
+    def test_ratio_rows_are_ours_over_upstream(self):
+        """the ratio table divides each heaplab p50 by its upstream twin's"""
+        rs = data.merge([fixture(n) for n in BENCH])
+        m = data.metrics(rs)
+        rows = report.ratio_rows(rs)
+        self.assertTrue(rows)
+        for name, ours, up, r50, _ in rows:
+            tool, rest = name.split(" ", 1)
+            heap = rest.split(" ", 1)[0]
+            self.assertEqual(m[name.replace(f"{tool} {heap}", f"{tool} heap=/dev/heaplab/{heap}", 1)]["p50_ns"], ours)
+            self.assertEqual(m[name.replace(f"{tool} {heap}", f"{tool} heap=/dev/dma_heap/{heap}", 1)]["p50_ns"], up)
+            self.assertAlmostEqual(r50, ours / up)
+
+    def test_ratio_text_header(self):
+        """ratios.txt names the kernel and the CPUs the run had"""
+        rs = data.merge([fixture("alloc")])
+        text = report.ratio_text(rs)
+        mach = data.machine(rs)
+        self.assertIn(f"kernel {mach['kernel']}, {mach['cpus']} CPUs online", text)
+
+
+class Report(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.out = os.path.join(cls.tmp.name, "out")
+        cls.proc = cli("report", "-o", cls.out, *[fixture(n) for n in BENCH + SIDE])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_exit_and_files(self):
+        """heaplab report exits 0 and writes index.html, bench.json, ratios.txt and every plot"""
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+        for f in ["index.html", "bench.json", "ratios.txt"] + PLOTS:
+            p = os.path.join(self.out, f)
+            self.assertTrue(os.path.isfile(p) and os.path.getsize(p) > 0, f)
+
+    def test_sections(self):
+        """index.html has the ratio, breakdown, overhead, cmatrace and stress sections"""
+        html = open(os.path.join(self.out, "index.html")).read()
+        for s in ("ratio heaplab / upstream", "where the time goes (bpf/heaptrace)",
+                  "tracer overhead (heaplab-bench tracer)", "<code>heaptrace -L</code> (latency only)",
+                  "contiguous allocations (bpf/cmatrace)", "stress: fuzz"):
+            self.assertIn(s, html)
+
+    def test_bench_json_is_a_run_set(self):
+        """bench.json is a valid run set holding every bench run"""
+        rs = data.load(os.path.join(self.out, "bench.json"))
+        self.assertEqual(sorted(r["tool"] for r in rs["runs"]),
+                         sorted(json.load(open(fixture(n)))["tool"] for n in BENCH))
+
+    def test_bad_input_exit_2(self):
+        """heaplab report and validate reject a missing file with exit 2 and its name"""
+        for args in (("report", "-o", os.path.join(self.tmp.name, "x"), "/nonexistent.json"),
+                     ("validate", "/nonexistent.json")):
+            p = cli(*args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn("/nonexistent.json: No such file", p.stderr)
+
+
+class Compare(unittest.TestCase):
+    def setUp(self):
+        self.doc = json.load(open(fixture("alloc")))
+        self.old = data.load(fixture("alloc"))
+
+    def verdicts(self, new, threshold=0.1):
+        rs = {"schema": data.SET_SCHEMA, "runs": [new]}
+        rows, _, _ = compare.compare(self.old, rs, threshold, 0.01)
+        return {r["metric"]: r["verdict"] for r in rows}
+
+    def test_same_run_is_same(self):
+        """a run compared with itself has no regression"""
+        v = self.verdicts(self.doc)
+        self.assertTrue(v)
+        self.assertEqual(set(v.values()), {"same"})
+
+    def test_slower_is_a_regression_of_that_metric_only(self):
+        """heaplab's alloc 4x slower: those metrics regress, free and upstream do not"""
+        v = self.verdicts(slowed(self.doc, 4))
+        for name, verdict in v.items():
+            want = "REGRESSION" if " heap=/dev/heaplab/" in name and name.endswith(" alloc") else "same"
+            self.assertEqual(verdict, want, name)
+
+    def test_faster_is_improved(self):
+        """heaplab's alloc 4x faster is 'improved', never a regression"""
+        v = self.verdicts(slowed(self.doc, 0.25))
+        self.assertIn("improved", v.values())
+        self.assertNotIn("REGRESSION", v.values())
+
+    def test_within_threshold_is_same(self):
+        """5 % slower with a 10 % threshold is not a regression"""
+        self.assertNotIn("REGRESSION", self.verdicts(slowed(self.doc, 1.05)).values())
+
+    def test_without_samples_untested(self):
+        """without raw samples there is no test: 'untested', not 'same'"""
+        d = copy.deepcopy(self.doc)
+        for r in d["results"]:
+            for k in ("alloc", "free"):
+                r[k].pop("samples_ns", None)
+        self.assertEqual(set(self.verdicts(d).values()), {"untested"})
+
+    def test_cli_exit_codes(self):
+        """heaplab compare: 0 for the same run, 1 naming the regressed metric, 2 for bad input"""
+        with tempfile.TemporaryDirectory() as t:
+            slow = write_json(t, "slow.json", slowed(self.doc, 4))
+            self.assertEqual(cli("compare", fixture("alloc"), fixture("alloc")).returncode, 0)
+            p = cli("compare", fixture("alloc"), slow)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertRegex(p.stderr, r"regression: alloc heap=/dev/heaplab/\S+ size=\d+ alloc")
+            self.assertNotRegex(p.stderr, r"regression: .* free")
+            p = cli("compare", fixture("alloc"), os.path.join(t, "missing.json"))
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("No such file", p.stderr)
+            p = cli("compare", "--threshold", "-1", fixture("alloc"), fixture("alloc"))
+            self.assertEqual(p.returncode, 2)
+
+
+class BenchChecker(unittest.TestCase):
+    """tests/guest/check-bench-json.py, the suite's consistency check."""
+
+    def run_check(self, doc):
+        with tempfile.TemporaryDirectory() as t:
+            return subprocess.run([sys.executable, CHECK_BENCH, write_json(t, "c.json", doc)],
+                                  capture_output=True, text=True)
+
+    def test_fixtures_pass(self):
+        """every bench fixture passes the consistency check"""
+        for name in BENCH:
+            p = subprocess.run([sys.executable, CHECK_BENCH, fixture(name)], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_two_threads_on_one_cpu_fails(self):
+        """a 2-thread concurrency case that ran on one CPU fails the check"""
+        doc = json.load(open(fixture("concurrency")))
+        two = [r for r in doc["results"] if r["threads"] == 2]
+        self.assertTrue(two)
+        two[0]["cpus_used"] = two[0]["cpus_used"][:1]
+        p = self.run_check(doc)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("ran on CPUs", p.stdout + p.stderr)
+
+    def test_missing_case_fails(self):
+        """a result missing from the matrix fails the check"""
+        doc = json.load(open(fixture("alloc")))
+        doc["results"].pop()
+        self.assertNotEqual(self.run_check(doc).returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

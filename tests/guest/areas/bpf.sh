@@ -1,0 +1,200 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Area "bpf": the bpf/ tracers. Each attaches, sees exactly what a known
+# workload did on each heap, bucket by bucket, in both attach modes;
+# detaches on exit and on SIGINT, leaving no program or link behind; bad
+# conditions get a clear error. Timings are never judged here.
+#
+#   bpf.sh BUILDDIR
+set -u
+builddir=${1:?usage: bpf.sh BUILDDIR}
+. "$(dirname "$0")/../lib.sh"
+
+heaptrace=$builddir/bpf/heaptrace cmatrace=$builddir/bpf/cmatrace
+workload=$tdir/heap-workload
+check_trace=(/usr/bin/python3 "$srcdir/tests/guest/check-trace-json.py")
+tout=$scratch/trace
+rm -rf "$tout" && mkdir -p "$tout"
+
+# Before heaplab's modules are in: asked to trace them, heaptrace must say
+# that its target function is missing and why.
+if ! unload_heaps; then
+	emit not-ok "bpf: cannot check a missing target: heaplab's modules are in use"
+elif [ -x "$heaptrace" ]; then
+	"$heaptrace" --heaps heaplab -d 1 >/dev/null 2>"$tout/missing"
+	rc=$?
+	diag "$tout/missing"
+	if [ "$rc" = 1 ] && grep -q "function heaplab_heap_ioctl not found in the running kernel: is heaplab_heap.ko loaded?" \
+		"$tout/missing"; then
+		emit ok "bpf: heaptrace names a missing target function (heaplab_heap.ko not loaded)"
+	else
+		emit not-ok "bpf: heaptrace with its target function missing (exit $rc)"
+	fi
+else
+	emit not-ok "bpf: cannot check a missing target: heaptrace not built"
+fi
+load_heaps || emit not-ok "modules: heaplab heaps failed to load"
+
+# Sizes chosen to fill distinct buckets, one (12K) not a power of two.
+wl_sizes=4K:6,12K:3,16K:3,64K:3,1M:2
+# heap (under /dev), implementation, name, failing request (beyond RAM or
+# the 256 MiB CMA area; none on the upstream system heap, which would call
+# the OOM killer)
+wl_heaps=("heaplab/system heaplab system 64G:2" "heaplab/reserved heaplab reserved 512M:2"
+	"dma_heap/system upstream system -" "dma_heap/reserved upstream reserved 512M:2")
+bpf_ids() {	# bpf_ids prog|link: the ids of every loaded BPF program or link
+	bpftool -j "$1" show 2>/dev/null |
+		/usr/bin/python3 -c 'import json, sys; print(" ".join(sorted(str(x["id"]) for x in json.load(sys.stdin))))'
+}
+# The workload on every heap, one after the other: what the tracers watch.
+cat >$tout/workload <<WL
+#!/bin/sh
+set -e
+for h in $(printf '"%s" ' "${wl_heaps[@]}"); do
+	set -- \$h
+	[ "\$4" = - ] && fail= || fail=\$4
+	$workload /dev/\$1 $wl_sizes \$fail
+done
+bpftool -j prog show >$tout/during-prog.json
+bpftool -j link show >$tout/during-link.json
+WL
+chmod +x $tout/workload
+if [ -x "$heaptrace" ] && [ -x "$cmatrace" ] && [ -x "$workload" ]; then
+	progs0=$(bpf_ids prog) links0=$(bpf_ids link)
+	# auto: fentry/tp_btf wherever the kernel allows (every target but those
+	# without an ftrace site); kprobe: kprobes and raw tracepoints only.
+	for mode in auto kprobe; do
+		"$heaptrace" --attach $mode --histograms -j "$tout/heaptrace-$mode.json" -- $tout/workload \
+			>"$tout/heaptrace-$mode.out" 2>&1
+		rc=$?
+		diag "$tout/heaptrace-$mode.out" 120
+		case $mode in
+		auto) kinds="[1-9][0-9]* fentry, [0-9]* kprobe, [1-9][0-9]* tp_btf, 0 raw_tp" ;;
+		kprobe) kinds="0 fentry, [1-9][0-9]* kprobe, 0 tp_btf, [1-9][0-9]* raw_tp" ;;
+		esac
+		if [ "$rc" = 0 ] && grep -q "heaptrace: attached (mode $mode): $kinds" "$tout/heaptrace-$mode.out" &&
+		   grep -q '"prog_flags"\|"id"' "$tout/during-prog.json" &&
+		   grep -q '"type": *"\(tracing\|perf_event\|raw_tracepoint\)"' "$tout/during-link.json"; then
+			emit ok "bpf: heaptrace --attach $mode attached as the mode asks (programs and links live during the run) and exited 0"
+		else
+			emit not-ok "bpf: heaptrace --attach $mode failed (exit $rc)"
+		fi
+		for h in "${wl_heaps[@]}"; do
+			set -- $h
+			fail=$4; [ "$fail" = - ] && fail=
+			if "${check_trace[@]}" heaptrace "$tout/heaptrace-$mode.json" "$2" "$3" "$wl_sizes" $fail \
+				>"$tout/check" 2>&1; then
+				emit ok "bpf: heaptrace ($mode) counts every stage of $2/$3 exactly, bucket by bucket"
+			else
+				diag "$tout/check"
+				emit not-ok "bpf: heaptrace ($mode) counts on $2/$3 differ from the workload"
+			fi
+		done
+		if [ "$(bpf_ids prog)" = "$progs0" ] && [ "$(bpf_ids link)" = "$links0" ]; then
+			emit ok "bpf: heaptrace ($mode) left no BPF program or link attached"
+		else
+			bpftool prog show | sed 's/^/# /'
+			emit not-ok "bpf: heaptrace ($mode) left BPF programs or links behind"
+		fi
+	done
+	# -L: the whole ioctl and the buffer operations, no stage probe.
+	"$heaptrace" -L -j "$tout/heaptrace-L.json" -- $tout/workload >"$tout/heaptrace-L.out" 2>&1
+	rc=$?
+	diag "$tout/heaptrace-L.out" 40
+	ok=1
+	for h in "${wl_heaps[@]}"; do
+		set -- $h
+		fail=$4; [ "$fail" = - ] && fail=
+		"${check_trace[@]}" heaptrace "$tout/heaptrace-L.json" "$2" "$3" "$wl_sizes" $fail \
+			>"$tout/check" 2>&1 || { ok=0; diag "$tout/check"; }
+	done
+	if [ "$rc" = 0 ] && [ $ok = 1 ] && grep -q "heaptrace: attached (mode auto, latency only)" "$tout/heaptrace-L.out" &&
+	   [ "$(bpf_ids prog)" = "$progs0" ] && [ "$(bpf_ids link)" = "$links0" ]; then
+		emit ok "bpf: heaptrace -L counts every allocation and buffer operation exactly, times no stage, leaves nothing attached"
+	else
+		emit not-ok "bpf: heaptrace -L failed (exit $rc) or its counts differ"
+	fi
+	# cmatrace: both CMA heaps allocate from the one default area.
+	cma_sizes=$wl_sizes,$wl_sizes
+	for mode in auto kprobe; do
+		"$cmatrace" --attach $mode -j "$tout/cmatrace-$mode.json" -- sh -c \
+			"$workload /dev/heaplab/reserved $wl_sizes 512M:2 && $workload /dev/dma_heap/reserved $wl_sizes 512M:2" \
+			>"$tout/cmatrace-$mode.out" 2>&1
+		rc=$?
+		diag "$tout/cmatrace-$mode.out" 60
+		if [ "$rc" = 0 ] && "${check_trace[@]}" cmatrace "$tout/cmatrace-$mode.json" reserved \
+			"$cma_sizes" 512M:4 >"$tout/check" 2>&1 &&
+		   [ "$(bpf_ids prog)" = "$progs0" ] && [ "$(bpf_ids link)" = "$links0" ]; then
+			emit ok "bpf: cmatrace ($mode) counts cma_alloc calls, failures and alloc_contig_range exactly; nothing left attached"
+		else
+			diag "$tout/check"
+			emit not-ok "bpf: cmatrace ($mode) failed (exit $rc) or its counts differ"
+		fi
+	done
+	for tool in heaptrace cmatrace; do
+		if "${heaplab[@]}" validate "$tout/$tool-auto.json" "$tout/$tool-kprobe.json" >"$tout/check" 2>&1; then
+			diag "$tout/check"
+			emit ok "bpf: $tool JSON valid against its schema"
+		else
+			diag "$tout/check"
+			emit not-ok "bpf: $tool JSON invalid"
+		fi
+	done
+
+	# Ctrl-C: traced until SIGINT, then detached, results printed.
+	"$heaptrace" -j "$tout/sigint.json" >"$tout/sigint.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 600); do grep -q "Ctrl-C to end" "$tout/sigint.out" && break; sleep 0.1; done
+	$workload /dev/heaplab/system 4K:5
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	diag "$tout/sigint.out" 30
+	if [ "$rc" = 0 ] && "${check_trace[@]}" heaptrace "$tout/sigint.json" heaplab system 4K:5 \
+		>"$tout/check" 2>&1 && [ "$(bpf_ids prog)" = "$progs0" ] && [ "$(bpf_ids link)" = "$links0" ]; then
+		emit ok "bpf: heaptrace on SIGINT detaches, reports what it saw, exits 0, leaves nothing attached"
+	else
+		diag "$tout/check"
+		emit not-ok "bpf: heaptrace on SIGINT (exit $rc)"
+	fi
+
+	# Errors: not root, no kernel BTF, a target that does not exist, bad options.
+	err() {	# err PATTERN CMD...: CMD fails (exit 1 or 2) and says PATTERN
+		"${@:2}" >/dev/null 2>"$tout/err"
+		local rc=$?
+		diag "$tout/err" 3
+		{ [ $rc = 1 ] || [ $rc = 2 ]; } && grep -q "$1" "$tout/err"
+	}
+	cp /sys/kernel/btf/vmlinux "$tout/vmlinux.btf"
+	if err "must be run as root" setpriv --reuid=65534 --regid=65534 --clear-groups "$heaptrace" -d 1 &&
+	   err "must be run as root" setpriv --reuid=65534 --regid=65534 --clear-groups "$cmatrace" -d 1 &&
+	   err "kernel BTF missing" unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$0" -d 1' "$heaptrace" &&
+	   err "kernel BTF missing" unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$0" -d 1' "$cmatrace" &&
+	   err "cannot read BTF /nonexistent" "$heaptrace" --btf /nonexistent -d 1 &&
+	   err "duration" "$heaptrace" -d 0 && err "want auto, fentry or kprobe" "$heaptrace" -a bogus &&
+	   err "want heaplab, upstream or all" "$heaptrace" -H bogus &&
+	   err "not a process id" "$cmatrace" -p 0; then
+		emit ok "bpf: not root, no kernel BTF, a missing BTF file and bad options get a clear error"
+	else
+		emit not-ok "bpf: an error case was not reported clearly"
+	fi
+	# Without kernel BTF but with a BTF file for CO-RE: kprobes and raw
+	# tracepoints instead of fentry and tp_btf, and the counts still hold.
+	unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$@"' sh \
+		"$heaptrace" --btf "$tout/vmlinux.btf" -v -j "$tout/nobtf.json" -- $workload /dev/heaplab/system 4K:3 \
+		>"$tout/nobtf.out" 2>&1
+	rc=$?
+	grep -v "^  " "$tout/nobtf.out" | diag - 40
+	if [ "$rc" = 0 ] && grep -q "0 fentry, [1-9][0-9]* kprobe, 0 tp_btf, [1-9][0-9]* raw_tp" "$tout/nobtf.out" &&
+	   "${check_trace[@]}" heaptrace "$tout/nobtf.json" heaplab system 4K:3 >"$tout/check" 2>&1; then
+		emit ok "bpf: without kernel BTF, auto mode falls back to kprobe/raw_tp, says so, and counts exactly"
+	else
+		diag "$tout/check"
+		emit not-ok "bpf: fallback to kprobe/raw_tp without kernel BTF (exit $rc)"
+	fi
+else
+	emit not-ok "bpf: $heaptrace, $cmatrace or $workload not built"
+fi
+
+finish

@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Area "heaps": the modules and the heaps' behaviour. The smoke test of the
+# chain, the heap selftest (tests/guest/heaps.c, over heaplab's and the
+# upstream heaps), heaplab's own tests (tests/guest/heaplab.c) and the
+# upstream dmabuf-heaps kselftest against both.
+#
+#   heaps.sh BUILDDIR
+set -u
+builddir=${1:?usage: heaps.sh BUILDDIR}
+. "$(dirname "$0")/../lib.sh"
+
+run_tap smoke "$tdir/smoke" "$kdir/test/heaplab_smoke.ko"
+
+# The test module's knobs drive kernel-only paths (vmap) for every heap.
+if ! lsmod_has heaplab_smoke; then
+	echo "# guest: insmod $kdir/test/heaplab_smoke.ko"
+	insmod "$kdir/test/heaplab_smoke.ko" || emit not-ok "modules: heaplab_smoke failed to load"
+fi
+if load_heaps; then
+	ls -l /dev/heaplab /dev/dma_heap | diag
+	emit ok "modules: heaplab_heap (devdir=heaplab), system and CMA heaps load"
+else
+	emit not-ok "modules: heaplab heaps failed to load"
+fi
+
+export HEAPLAB_KMOD_DIR=$kdir
+run_tap heaps "$tdir/heaps"
+run_tap heaplab "$tdir/heaplab"
+# heaplab.c unloads and reloads the modules; leave them loaded for the
+# areas that follow.
+load_heaps >/dev/null || emit not-ok "modules: heaplab heaps not loaded after the heaplab tests"
+
+# The upstream kselftest, built unmodified from the kernel source package,
+# against the upstream heaps and against ours bind-mounted over
+# /dev/dma_heap in a private mount namespace.
+upstream_selftest() {	# upstream_selftest LABEL CMD...
+	local label=$1 out rc heap sect
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	diag <<<"$out"
+	for heap in $(sed -n 's/^Testing heap: //p' <<<"$out"); do
+		sect=$(awk -v h="$heap" '/^Testing heap: /{on = ($3 == h)} on' <<<"$out")
+		if grep -q FAIL <<<"$sect"; then
+			emit not-ok "upstream dmabuf-heap selftest: $label heap $heap"
+		elif grep -qi skip <<<"$sect" && [ "${CI:-}" = true ]; then
+			emit not-ok "upstream dmabuf-heap selftest: $label heap $heap (skipped a case)"
+		else
+			emit ok "upstream dmabuf-heap selftest: $label heap $heap"
+		fi
+	done
+	[ "$rc" = 0 ] || emit not-ok "upstream dmabuf-heap selftest: $label exited with $rc"
+}
+upstream_selftest upstream "$tdir/dmabuf-heap"
+upstream_selftest heaplab unshare -m sh -c \
+	'mount --bind /dev/heaplab /dev/dma_heap && exec "$0"' "$tdir/dmabuf-heap"
+
+finish

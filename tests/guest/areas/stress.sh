@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Area "stress": stress/run-stress (the soak of every stressor on all four
+# heaps, the failslab/fail_page_alloc sweep, the ioctl fuzzer and the OOM
+# checks), each ending in the nothing-lost check; then the injected bugs
+# (test-build-only hooks), each of which the stress run must catch and name.
+#
+# make check runs fixed, short counts: every check still runs, each for less
+# time (a 30 s soak, 2x10^5 fuzz calls). make check-full (HEAPLAB_CHECK_FULL=1)
+# runs the long ones (60 s, 10^6 calls); HEAPLAB_STRESS_DURATION and
+# HEAPLAB_FUZZ_OPS override either.
+#
+#   stress.sh BUILDDIR
+set -u
+builddir=${1:?usage: stress.sh BUILDDIR}
+. "$(dirname "$0")/../lib.sh"
+
+stress=$builddir/stress/heaplab-stress
+bench=$builddir/bench/heaplab-bench
+sout=$scratch/stress
+if [ -n "${HEAPLAB_CHECK_FULL:-}" ]; then
+	duration=${HEAPLAB_STRESS_DURATION:-60} fuzz_ops=${HEAPLAB_FUZZ_OPS:-1000000}
+else
+	duration=${HEAPLAB_STRESS_DURATION:-30} fuzz_ops=${HEAPLAB_FUZZ_OPS:-200000}
+fi
+echo "# stress: soak ${duration} s, $fuzz_ops fuzz calls${HEAPLAB_CHECK_FULL:+ (check-full)}"
+[ -d "$scratch/mplcache" ] && export MPLCONFIGDIR=$scratch/mplcache
+load_heaps || emit not-ok "modules: heaplab heaps failed to load"
+
+if [ -x "$stress" ]; then
+	rm -rf "$sout" && mkdir -p "$sout"
+	HEAPLAB_OUT=$sout HEAPLAB_FUZZ_OPS=$fuzz_ops "$srcdir/stress/run-stress" "$builddir" "$kdir" \
+		"$duration" >"$sout/log" 2>&1
+	echo "# guest: run-stress exited with $?"
+	grep -v "^stress: [0-9]* s\|^fuzz: [0-9]* s" "$sout/log" | tail -n 150 | diag
+	for part in run fault fuzz oom; do
+		if validate_json check-stress-json.py "$sout/stress-$part.json" "$fuzz_ops"; then
+			emit ok "stress: $part: passed with nothing lost (JSON valid)"
+		else
+			emit not-ok "stress: $part: failed, leaked, or JSON missing or invalid"
+		fi
+	done
+	# The report needs one bench run beside the stress results.
+	if "$bench" alloc --heap /dev/heaplab/system --sizes 4K --iters 3 --warmup 0 \
+		--json "$sout/alloc.json" >/dev/null 2>&1 &&
+	   "${heaplab[@]}" report -o "$sout/report" "$sout"/alloc.json "$sout"/stress-*.json \
+		>/dev/null 2>&1 && grep -q "stress: fuzz" "$sout/report/index.html"; then
+		emit ok "reports: heaplab report shows the stress results"
+	else
+		emit not-ok "reports: heaplab report lacks the stress results"
+	fi
+
+
+	# The injected bugs: stale data in a new buffer, and a page leaked
+	# every third free. Each run must fail and say what it found.
+	params=/sys/module/heaplab_heap/parameters
+	if [ -w $params/test_skip_zero ] && [ -w $params/test_leak_every ]; then
+		echo Y >$params/test_skip_zero
+		"$stress" run --stressor pattern --heap /dev/heaplab/system --procs 1 --threads 2 \
+			--duration 8 >"$sout/bug1" 2>&1
+		rc=$?
+		echo N >$params/test_skip_zero
+		grep -v "^stress: [0-9]" "$sout/bug1" | diag - 20
+		if [ "$rc" = 1 ] && grep -q "FAIL: pattern: /dev/heaplab/system: new buffer is not zero" "$sout/bug1"; then
+			emit ok "stress: catches the injected skipped zeroing (exit 1, names it)"
+		else
+			emit not-ok "stress: missed the injected skipped zeroing (exit $rc)"
+		fi
+		echo 3 >$params/test_leak_every
+		"$stress" run --stressor rand --heap /dev/heaplab/system --procs 1 --threads 2 \
+			--duration 8 >"$sout/bug2" 2>&1
+		rc=$?
+		echo 0 >$params/test_leak_every
+		grep -v "^stress: [0-9]" "$sout/bug2" | diag - 20
+		if [ "$rc" = 1 ] && grep -q "FAIL: leak: /dev/heaplab/system: the heap holds [0-9]* page(s) more" "$sout/bug2"; then
+			emit ok "stress: catches the injected page leak (exit 1, names it)"
+		else
+			emit not-ok "stress: missed the injected page leak (exit $rc)"
+		fi
+		# The same hook in the CMA heap keeps a page out of the area: the
+		# area's own count (debugfs cma/NAME/used) must name it.
+		echo 3 >$params/test_leak_every
+		"$stress" run --stressor rand --heap /dev/heaplab/reserved --procs 1 --threads 2 \
+			--duration 8 >"$sout/bug3" 2>&1
+		rc=$?
+		echo 0 >$params/test_leak_every
+		grep -v "^stress: [0-9]" "$sout/bug3" | diag - 20
+		if [ "$rc" = 1 ] && grep -q "FAIL: leak: CMA area reserved has [0-9]* page(s) more out" "$sout/bug3"; then
+			emit ok "stress: catches the injected CMA page leak by the area's count (exit 1, names it)"
+		else
+			emit not-ok "stress: missed the injected CMA page leak (exit $rc)"
+		fi
+	else
+		emit not-ok "stress: test hooks missing under $params (not a test build?)"
+	fi
+	if ! "$stress" run --heap /nonexistent >/dev/null 2>"$sout/err" && grep -q "No such file" "$sout/err" &&
+	   ! "$stress" run --heap /dev/heaplab/system --stressor bogus 2>/dev/null &&
+	   ! "$stress" run --heap /dev/heaplab/system --opt rand.max_kb=0 2>/dev/null &&
+	   ! "$stress" run --heap /dev/heaplab/system --procs 0 2>/dev/null &&
+	   ! "$stress" bogus 2>/dev/null; then
+		emit ok "stress: bad input gets a clear error and a non-zero exit"
+	else
+		emit not-ok "stress: bad input not rejected"
+	fi
+else
+	emit not-ok "stress: $stress not built"
+fi
+
+
+finish

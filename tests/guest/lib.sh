@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Sourced by every guest area script (tests/guest/areas/*.sh) and by the
+# runner (tests/guest/run-suite): the TAP emitter, relaying a kselftest
+# program's results, loading heaplab's heaps, and the paths every area uses.
+# Each area prints its own TAP ("ok N - desc" lines, then "1..N"); the
+# runner renumbers them into one stream for the host's automake TAP driver.
+# With CI=true a skip is a failure: a suite that cannot reach what it tests
+# must not pass.
+#
+# Set before sourcing: builddir (the build tree, the area's first argument).
+
+: "${builddir:?lib.sh: set builddir first}"
+kdir=$builddir/kernel/build-debug
+tdir=$builddir/tests/guest
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+heaplab=(/usr/bin/python3 "$srcdir/reports/heaplab")
+n=0 failed=0
+
+# Where results come back: the runner's scratch space in the guest.
+scratch=${HEAPLAB_SCRATCH:-/tmp}
+
+emit() {	# emit ok|not-ok description [directive]
+	n=$((n + 1))
+	if [ "$1" = ok ]; then
+		echo "ok $n - $2${3:+ $3}"
+	else
+		echo "not ok $n - $2${3:+ $3}"
+		failed=$((failed + 1))
+	fi
+}
+
+# check DESC CMD...: one result from a command's exit status.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then emit ok "$desc"; else emit not-ok "$desc"; fi
+}
+
+# run_tap NAME CMD...: run a TAP-printing program, relay its results.
+run_tap() {
+	local name=$1 out rc line seen=0 res desc
+	shift
+	echo "# guest: running $name: $*"
+	out=$("$@" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*|"not ok "*)
+			seen=$((seen + 1))
+			res=ok
+			[[ $line == "not ok "* ]] && res=not-ok
+			desc=$(sed -E 's/^(not )?ok [0-9]+ ?-? ?//' <<<"$line")
+			if [[ $desc == *"# SKIP"* ]]; then
+				if [ "${CI:-}" = true ]; then
+					emit not-ok "$name: ${desc%%#*}" "(skipped; a skip fails under CI=true:${desc#*# SKIP})"
+				else
+					emit ok "$name: ${desc%%#*}" "# SKIP${desc#*# SKIP}"
+				fi
+			else
+				emit "$res" "$name: $desc"
+			fi
+			;;
+		*) echo "# $line" ;;
+		esac
+	done <<<"$out"
+	# A crash before any result, or a non-zero exit, must not look clean.
+	[ "$seen" -gt 0 ] || emit not-ok "$name: produced no TAP results (exit $rc)"
+	[ "$rc" = 0 ] || [ "$rc" = 4 ] || emit not-ok "$name: exited with status $rc"
+}
+
+# Indent a file or stdin as TAP diagnostics, at most N lines (default all).
+diag() {	# diag [FILE] [N]
+	if [ -n "${2:-}" ]; then sed 's/^/# /' "${1:--}" | sed -n "1,${2}p"; else sed 's/^/# /' "${1:--}"; fi
+}
+
+# validate_json CHECKER FILE [ARGS...]: the schema and a consistency check.
+validate_json() {
+	local checker=$1 f=$2 out
+	shift 2
+	[ -f "$f" ] || { echo "# $f missing"; return 1; }
+	out=$("${heaplab[@]}" validate "$f" 2>&1) || { diag <<<"$out"; return 1; }
+	diag <<<"$out"
+	out=$(/usr/bin/python3 "$srcdir/tests/guest/$checker" "$f" "$@" 2>&1) || { diag <<<"$out"; return 1; }
+	diag <<<"$out"
+}
+
+lsmod_has() { grep -q "^$1 " /proc/modules; }
+
+# heaplab's heaps go to /dev/heaplab: the test kernel has the upstream
+# heaps built in, in /dev/dma_heap, as the reference. Idempotent, so each
+# area can be run alone.
+load_heaps() {
+	local m p
+	for m in heaplab_heap heaplab_system_heap heaplab_cma_heap; do
+		lsmod_has $m && continue
+		p=
+		[ $m = heaplab_heap ] && p=devdir=heaplab
+		echo "# guest: insmod $kdir/$m.ko $p"
+		insmod "$kdir/$m.ko" $p || return 1
+	done
+	grep heaplab /proc/modules | sed 's/^/# guest: loaded: /'
+}
+
+unload_heaps() {
+	local m
+	for m in heaplab_cma_heap heaplab_system_heap heaplab_heap; do
+		lsmod_has $m && { rmmod $m || return 1; }
+	done
+	return 0
+}
+
+# The four heaps every area runs on: heaplab's and the upstream reference.
+ours=(--heap /dev/heaplab/system --heap /dev/heaplab/reserved)
+all_heaps=("${ours[@]}" --heap /dev/dma_heap/system --heap /dev/dma_heap/reserved)
+
+# Close an area: its plan, and its status for the runner.
+finish() {
+	echo "1..$n"
+	[ "$failed" = 0 ]
+}
