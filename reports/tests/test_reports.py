@@ -16,6 +16,7 @@ FIX = os.path.join(HERE, "fixtures")
 TOP = os.path.dirname(os.path.dirname(HERE))
 HEAPLAB = os.path.join(TOP, "reports", "heaplab")
 CHECK_BENCH = os.path.join(TOP, "tests", "guest", "check-bench-json.py")
+CHECK_JSON = os.path.join(TOP, "tests", "guest", "check-json.py")
 sys.path.insert(0, os.path.join(TOP, "reports"))
 
 from heaplab_reports import compare, data, report  # noqa: E402
@@ -257,6 +258,41 @@ class BenchChecker(unittest.TestCase):
         doc = json.load(open(fixture("alloc")))
         doc["results"].pop()
         self.assertNotEqual(self.run_check(doc).returncode, 0)
+
+
+class BatchChecker(unittest.TestCase):
+    """tests/guest/check-json.py: many files judged in one process."""
+
+    def run_check(self, *args):
+        return subprocess.run([sys.executable, CHECK_JSON, *args], capture_output=True, text=True)
+
+    def test_every_fixture_passes(self):
+        """bench and stress fixtures pass, one PASS line per file"""
+        for kind, names in (("bench", BENCH), ("stress", [n for n in SIDE if n.startswith("stress-")])):
+            p = self.run_check(kind, *[fixture(n) for n in names])
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            for n in names:
+                self.assertIn(f"PASS {fixture(n)}", p.stdout)
+
+    def test_leak_and_bad_file_fail_by_name(self):
+        """a stress result with pages still held, and a missing file, fail by name"""
+        doc = json.load(open(fixture("stress-run")))
+        key = next(k for k in doc["leaks"] if k.startswith("pages_held"))
+        doc["leaks"][key] = 7
+        with tempfile.TemporaryDirectory() as t:
+            bad = write_json(t, "leak.json", doc)
+            p = self.run_check("stress", bad, os.path.join(t, "missing.json"), fixture("stress-fuzz"))
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stdout, rf"FAIL {bad}: .*leak: {key} 7")
+        self.assertIn("missing.json: No such file", p.stdout)
+        self.assertIn(f"PASS {fixture('stress-fuzz')}", p.stdout)
+
+    def test_fuzz_calls_counted(self):
+        """the fuzz result fails when it made fewer calls than asked for"""
+        calls = json.load(open(fixture("stress-fuzz")))["fuzz"]["calls"]
+        p = self.run_check("stress", "--min-fuzz-calls", str(calls + 1), fixture("stress-fuzz"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"fewer than {calls + 1}", p.stdout)
 
 
 if __name__ == "__main__":

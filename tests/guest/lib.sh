@@ -17,8 +17,13 @@ srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 heaplab=(/usr/bin/python3 "$srcdir/reports/heaplab")
 n=0 failed=0
 
-# Where results come back: the runner's scratch space in the guest.
+# Where an area keeps its files: in the guest the runner's scratch space
+# (copied back to tests/guest.out/AREA/); in an area's host phase, that copy.
 scratch=${HEAPLAB_SCRATCH:-/tmp}
+# guest: measure in the debug guest. host: judge, on the host, the files the
+# guest phase left (run by tests/guest.test after the boot); Python's
+# libraries take minutes to load in the debug guest, seconds here.
+phase=${HEAPLAB_PHASE:-guest}
 
 emit() {	# emit ok|not-ok description [directive]
 	n=$((n + 1))
@@ -84,16 +89,23 @@ diag() {	# diag [FILE] [N]
 	if [ -n "${2:-}" ]; then sed 's/^/# /' "${1:--}" | sed -n "1,${2}p"; else sed 's/^/# /' "${1:--}"; fi
 }
 
-# validate_json CHECKER FILE [ARGS...]: the schema and a consistency check.
-validate_json() {
-	local checker=$1 f=$2 out
+# check_json bench|stress LOG [--min-fuzz-calls N] FILE...: every file
+# against its schema and its consistency checker, in one Python process
+# (tests/guest/check-json.py); then json_passed FILE says how each did.
+declare -A json_verdict
+check_json() {
+	local kind=$1 log=$2 line
 	shift 2
-	[ -f "$f" ] || { echo "# $f missing"; return 1; }
-	out=$("${heaplab[@]}" validate "$f" 2>&1) || { diag <<<"$out"; return 1; }
-	diag <<<"$out"
-	out=$(/usr/bin/python3 "$srcdir/tests/guest/$checker" "$f" "$@" 2>&1) || { diag <<<"$out"; return 1; }
-	diag <<<"$out"
+	/usr/bin/python3 "$srcdir/tests/guest/check-json.py" "$kind" "$@" >"$log" 2>&1
+	diag "$log"
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*) json_verdict[${line#PASS }]=pass ;;
+		"FAIL "*) line=${line#FAIL }; json_verdict[${line%%: *}]=fail ;;
+		esac
+	done <"$log"
 }
+json_passed() { [ "${json_verdict[$1]:-}" = pass ]; }
 
 lsmod_has() { grep -q "^$1 " /proc/modules; }
 
@@ -128,4 +140,13 @@ all_heaps=("${ours[@]}" --heap /dev/dma_heap/system --heap /dev/dma_heap/reserve
 finish() {
 	echo "1..$n"
 	[ "$failed" = 0 ]
+}
+
+# file_has FILE TEXT: a line of FILE contains TEXT (builtins: no grep exec
+# in a polling loop).
+file_has() {
+	local l
+	[ -r "$1" ] || return 1
+	while IFS= read -r l; do [[ $l == *"$2"* ]] && return 0; done <"$1"
+	return 1
 }
