@@ -26,6 +26,7 @@ else
 fi
 echo "# stress: soak ${duration} s, $fuzz_ops fuzz calls${HEAPLAB_CHECK_FULL:+ (check-full)}"
 parts=(run fault fuzz oom)
+params=/sys/module/heaplab_heap/parameters
 
 # Host phase: each part's JSON against the schema and its checker (passed,
 # nothing lost, the calls made), and the report with the stress tables.
@@ -50,8 +51,24 @@ host_phase() {
 	fi
 }
 
+# injected PARAM ON OFF STRESSOR HEAP PATTERN WHAT: with the test hook
+# PARAM set to ON, an 8 s run of STRESSOR on HEAP must fail, saying PATTERN.
+injected() {
+	local rc f=$sout/bug-$1-${5##*/}
+	echo "$2" >"$params/$1"
+	"$stress" run --stressor "$4" --heap "$5" --procs 1 --threads 2 --duration 8 >"$f" 2>&1
+	rc=$?
+	echo "$3" >"$params/$1"
+	grep -v "^stress: [0-9]" "$f" | diag - 20
+	if [ "$rc" = 1 ] && grep -q "$6" "$f"; then
+		emit ok "stress: catches $7 (exit 1, names it)"
+	else
+		emit not-ok "stress: missed $7 (exit $rc)"
+	fi
+}
+
 guest_phase() {
-	local params rc
+	local rc
 	load_heaps || emit not-ok "modules: heaplab heaps failed to load"
 	[ -x "$stress" ] || { emit not-ok "stress: $stress not built"; return; }
 	rm -rf "$sout" && mkdir -p "$sout"
@@ -75,43 +92,18 @@ guest_phase() {
 
 	# The injected bugs: stale data in a new buffer, and a page leaked
 	# every third free. Each run must fail and say what it found.
-	params=/sys/module/heaplab_heap/parameters
 	if [ -w $params/test_skip_zero ] && [ -w $params/test_leak_every ]; then
-		echo Y >$params/test_skip_zero
-		"$stress" run --stressor pattern --heap /dev/heaplab/system --procs 1 --threads 2 \
-			--duration 8 >"$sout/bug1" 2>&1
-		rc=$?
-		echo N >$params/test_skip_zero
-		grep -v "^stress: [0-9]" "$sout/bug1" | diag - 20
-		if [ "$rc" = 1 ] && grep -q "FAIL: pattern: /dev/heaplab/system: new buffer is not zero" "$sout/bug1"; then
-			emit ok "stress: catches the injected skipped zeroing (exit 1, names it)"
-		else
-			emit not-ok "stress: missed the injected skipped zeroing (exit $rc)"
-		fi
-		echo 3 >$params/test_leak_every
-		"$stress" run --stressor rand --heap /dev/heaplab/system --procs 1 --threads 2 \
-			--duration 8 >"$sout/bug2" 2>&1
-		rc=$?
-		echo 0 >$params/test_leak_every
-		grep -v "^stress: [0-9]" "$sout/bug2" | diag - 20
-		if [ "$rc" = 1 ] && grep -q "FAIL: leak: /dev/heaplab/system: the heap holds [0-9]* page(s) more" "$sout/bug2"; then
-			emit ok "stress: catches the injected page leak (exit 1, names it)"
-		else
-			emit not-ok "stress: missed the injected page leak (exit $rc)"
-		fi
+		injected test_skip_zero Y N pattern /dev/heaplab/system \
+			"FAIL: pattern: /dev/heaplab/system: new buffer is not zero" \
+			"the injected skipped zeroing"
+		injected test_leak_every 3 0 rand /dev/heaplab/system \
+			"FAIL: leak: /dev/heaplab/system: the heap holds [0-9]* page(s) more" \
+			"the injected page leak"
 		# The same hook in the CMA heap keeps a page out of the area: the
 		# area's own count (debugfs cma/NAME/used) must name it.
-		echo 3 >$params/test_leak_every
-		"$stress" run --stressor rand --heap /dev/heaplab/reserved --procs 1 --threads 2 \
-			--duration 8 >"$sout/bug3" 2>&1
-		rc=$?
-		echo 0 >$params/test_leak_every
-		grep -v "^stress: [0-9]" "$sout/bug3" | diag - 20
-		if [ "$rc" = 1 ] && grep -q "FAIL: leak: CMA area reserved has [0-9]* page(s) more out" "$sout/bug3"; then
-			emit ok "stress: catches the injected CMA page leak by the area's count (exit 1, names it)"
-		else
-			emit not-ok "stress: missed the injected CMA page leak (exit $rc)"
-		fi
+		injected test_leak_every 3 0 rand /dev/heaplab/reserved \
+			"FAIL: leak: CMA area reserved has [0-9]* page(s) more out" \
+			"the injected CMA page leak by the area's count"
 	else
 		emit not-ok "stress: test hooks missing under $params (not a test build?)"
 	fi
