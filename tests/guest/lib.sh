@@ -25,8 +25,13 @@ scratch=${HEAPLAB_SCRATCH:-/tmp}
 # libraries take minutes to load in the debug guest, seconds here.
 phase=${HEAPLAB_PHASE:-guest}
 
+printf -v area_start '%(%s)T' -1
 emit() {	# emit ok|not-ok description [directive]
+	local now
 	n=$((n + 1))
+	# When each result came, for the next look at where an area's time goes.
+	printf -v now '%(%s)T' -1
+	echo "# at ${phase:-guest} +$((now - area_start))s"
 	if [ "$1" = ok ]; then
 		echo "ok $n - $2${3:+ $3}"
 	else
