@@ -26,6 +26,13 @@ else
 fi
 
 export HEAPLAB_KMOD_DIR=$kdir
+# Module load/unload cycles of heaplab.c: each load parses the module's BTF
+# under KASAN, most of a second; make check-full runs the long count.
+if [ -n "${HEAPLAB_CHECK_FULL:-}" ]; then
+	export HEAPLAB_LOAD_CYCLES=${HEAPLAB_LOAD_CYCLES:-100}
+else
+	export HEAPLAB_LOAD_CYCLES=${HEAPLAB_LOAD_CYCLES:-25}
+fi
 run_tap heaps "$tdir/heaps"
 run_tap heaplab "$tdir/heaplab"
 # heaplab.c unloads and reloads the modules; leave them loaded for the
