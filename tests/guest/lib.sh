@@ -137,10 +137,6 @@ unload_heaps() {
 	return 0
 }
 
-# The four heaps every area runs on: heaplab's and the upstream reference.
-ours=(--heap /dev/heaplab/system --heap /dev/heaplab/reserved)
-all_heaps=("${ours[@]}" --heap /dev/dma_heap/system --heap /dev/dma_heap/reserved)
-
 # Close an area: its plan, and its status for the runner.
 finish() {
 	echo "1..$n"
