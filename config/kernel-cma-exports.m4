@@ -6,7 +6,7 @@
 AC_DEFUN([HEAPLAB_AC_KERNEL_CMA_EXPORTS], [
 	AC_MSG_CHECKING([whether the CMA API is exported to modules])
 	heaplab_cma_missing=
-	for s in cma_alloc cma_release cma_get_name dma_contiguous_default_area; do
+	for s in cma_alloc cma_release cma_get_name cma_get_size dma_contiguous_default_area; do
 		HEAPLAB_KERNEL_SYMBOL_EXPORTED([$s], [], [heaplab_cma_missing="$heaplab_cma_missing $s"])
 	done
 	AS_IF([test -z "$heaplab_cma_missing"], [

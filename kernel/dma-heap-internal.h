@@ -19,8 +19,11 @@ struct heaplab_heap_stats {
 	atomic64_t bytes_outstanding;
 	atomic64_t bytes_peak;
 	atomic64_t pages_held;
+	atomic64_t pages_cleared;
 };
 
 void heaplab_heap_account_free(struct heaplab_heap *heap, size_t len);
+/* Pages the heap cleared itself (none when the kernel does, see helpers). */
+void heaplab_heap_account_cleared(struct heaplab_heap *heap, unsigned long n);
 
 #endif /* _HEAPLAB_DMA_HEAP_INTERNAL_H */

@@ -5,7 +5,8 @@
  * Each heap gets a character device /dev/<devdir>/<name>; its one ioctl,
  * DMA_HEAP_IOCTL_ALLOC, returns a dma-buf fd. devdir defaults to "dma_heap"
  * so heaplab is a drop-in on kernels without built-in heaps; where the
- * kernel has its own heaps (the test kernel), load with devdir=heaplab.
+ * kernel has its own heaps (the test kernel), the default is refused and
+ * heaplab must be loaded with devdir=heaplab (or another name).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -84,6 +85,11 @@ void heaplab_heap_account_pages(struct heaplab_heap *heap, long delta)
 	atomic64_add(delta, &heap->stats.pages_held);
 }
 EXPORT_SYMBOL_GPL(heaplab_heap_account_pages);
+
+void heaplab_heap_account_cleared(struct heaplab_heap *heap, unsigned long n)
+{
+	atomic64_add(n, &heap->stats.pages_cleared);
+}
 
 /* Called by the helpers when a buffer of @heap is released. */
 void heaplab_heap_account_free(struct heaplab_heap *heap, size_t len)
@@ -223,6 +229,8 @@ static int heaplab_heap_stats_show(struct seq_file *s, void *unused)
 		   atomic64_read(&heap->stats.bytes_outstanding));
 	seq_printf(s, "bytes_peak %lld\n", atomic64_read(&heap->stats.bytes_peak));
 	seq_printf(s, "pages_held %lld\n", atomic64_read(&heap->stats.pages_held));
+	seq_printf(s, "pages_cleared %lld\n",
+		   atomic64_read(&heap->stats.pages_cleared));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heaplab_heap_stats);
@@ -290,6 +298,11 @@ struct heaplab_heap *heaplab_heap_add(const struct heaplab_heap_export_info *inf
 	list_add(&heap->node, &heap_list);
 	mutex_unlock(&heap_list_lock);
 	pr_info("heap %s at /dev/%s/%s\n", heap->name, devdir, heap->name);
+	/*
+	 * Test builds: hold the window in which the node exists but the heap
+	 * module has not yet seen this return, where allocations can arrive.
+	 */
+	heaplab_test_add_delay();
 	return heap;
 
 err_cdev:
@@ -343,6 +356,16 @@ static int __init heaplab_heap_init(void)
 	    !strcmp(devdir, "..")) {
 		pr_err("devdir=%s is not a directory name\n", devdir);
 		return -EINVAL;
+	}
+	/*
+	 * The kernel's own heaps have their nodes in /dev/dma_heap already.
+	 * devtmpfs would keep those and silently drop ours, so that opening
+	 * /dev/dma_heap/system reached the kernel's heap while our log named
+	 * ours.
+	 */
+	if (IS_ENABLED(CONFIG_DMABUF_HEAPS) && !strcmp(devdir, "dma_heap")) {
+		pr_err("this kernel has its own DMA-BUF heaps (CONFIG_DMABUF_HEAPS) in /dev/dma_heap: load with devdir=NAME (e.g. devdir=heaplab) to put heaplab's under /dev/NAME\n");
+		return -EEXIST;
 	}
 
 	ret = alloc_chrdev_region(&heap_devt, 0, HEAPLAB_MAX_MINORS, "heaplab");

@@ -20,6 +20,8 @@ bool heaplab_test_skip_zero(void);
  * page allocator; CMA heap: to its area), for the stress leak check.
  */
 bool heaplab_test_leak_page(void);
+/* A delay at the end of heaplab_heap_add(), after the node is created. */
+void heaplab_test_add_delay(void);
 #else
 static inline void heaplab_test_alloc_delay(void)
 {
@@ -33,6 +35,10 @@ static inline bool heaplab_test_skip_zero(void)
 static inline bool heaplab_test_leak_page(void)
 {
 	return false;
+}
+
+static inline void heaplab_test_add_delay(void)
+{
 }
 #endif
 

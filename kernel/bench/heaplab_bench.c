@@ -5,7 +5,11 @@
  * write N to debugfs heaplab_bench/clear_pages and it clears N freshly
  * allocated pages with clear_highpage() (what heaplab's heaps zero with),
  * timing only the clearing; read back "N ns" for the last run.
+ * held_pages (pages taken and not yet given back: 0 between runs) and
+ * interrupted (runs cut short by a fatal signal) let a test prove that a
+ * killed run gives back every page.
  */
+#include <linux/atomic.h>
 #include <linux/debugfs.h>
 #include <linux/highmem.h>
 #include <linux/kernel.h>
@@ -23,6 +27,8 @@ static DEFINE_MUTEX(heaplab_bench_lock);
 static unsigned long heaplab_bench_pages;
 static u64 heaplab_bench_ns;
 static struct dentry *heaplab_bench_dir;
+static atomic_t heaplab_bench_held;
+static atomic_t heaplab_bench_interrupted;
 
 static int heaplab_bench_clear(unsigned long n)
 {
@@ -34,16 +40,22 @@ static int heaplab_bench_clear(unsigned long n)
 	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
 	if (!pages)
 		return -ENOMEM;
+	/*
+	 * pages[0..got) are exactly the pages held: a signal is checked
+	 * before taking a page, never between taking and counting it.
+	 */
 	for (got = 0; got < n; got++) {
+		if (fatal_signal_pending(current)) {
+			atomic_inc(&heaplab_bench_interrupted);
+			ret = -EINTR;
+			goto out;
+		}
 		pages[got] = alloc_page(GFP_HIGHUSER | __GFP_NOWARN);
 		if (!pages[got]) {
 			ret = -ENOMEM;
 			goto out;
 		}
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			goto out;
-		}
+		atomic_inc(&heaplab_bench_held);
 	}
 	t0 = ktime_get_raw_ns();
 	for (i = 0; i < n; i++)
@@ -54,8 +66,10 @@ static int heaplab_bench_clear(unsigned long n)
 	heaplab_bench_ns = t1 - t0;
 	mutex_unlock(&heaplab_bench_lock);
 out:
-	while (got--)
+	while (got--) {
 		__free_page(pages[got]);
+		atomic_dec(&heaplab_bench_held);
+	}
 	kvfree(pages);
 	return ret;
 }
@@ -100,6 +114,10 @@ static int __init heaplab_bench_init(void)
 	heaplab_bench_dir = debugfs_create_dir("heaplab_bench", NULL);
 	debugfs_create_file("clear_pages", 0600, heaplab_bench_dir, NULL,
 			    &heaplab_bench_fops);
+	debugfs_create_atomic_t("held_pages", 0400, heaplab_bench_dir,
+				&heaplab_bench_held);
+	debugfs_create_atomic_t("interrupted", 0400, heaplab_bench_dir,
+				&heaplab_bench_interrupted);
 	return 0;
 }
 

@@ -3,7 +3,7 @@
  * heaplab CMA heap: physically contiguous buffers from the default CMA area,
  * named after that area, as upstream.
  *
- * Needs cma_alloc(), cma_release(), cma_get_name() and
+ * Needs cma_alloc(), cma_release(), cma_get_name(), cma_get_size() and
  * dma_contiguous_default_area exported, which no mainline kernel does
  * (heaplab's test kernel does, see vm/kernel/patches/). Without them, or
  * without a default area (boot with cma=SIZE), the module says why and
@@ -44,6 +44,33 @@ static void cma_heap_free(struct heaplab_buffer *buffer)
 }
 
 /*
+ * The buffer is one contiguous range, but an sg entry's length is an
+ * unsigned int: a buffer of 4 GiB or more takes several entries, each the
+ * largest page multiple that fits.
+ */
+#define CMA_HEAP_MAX_ENTRY	round_down(UINT_MAX, PAGE_SIZE)
+
+static int cma_heap_fill_sgt(struct sg_table *sgt, struct page *page,
+			     unsigned long len)
+{
+	unsigned int nents = DIV_ROUND_UP(len, CMA_HEAP_MAX_ENTRY);
+	unsigned long off, n;
+	struct scatterlist *sg;
+	int ret;
+
+	ret = sg_alloc_table(sgt, nents, GFP_KERNEL);
+	if (ret)
+		return ret;
+	sg = sgt->sgl;
+	for (off = 0; off < len; off += n) {
+		n = min_t(unsigned long, CMA_HEAP_MAX_ENTRY, len - off);
+		sg_set_page(sg, nth_page(page, off >> PAGE_SHIFT), n, 0);
+		sg = sg_next(sg);
+	}
+	return 0;
+}
+
+/*
  * Not named cma_heap_allocate: the upstream CMA heap has a function of that
  * name, and a kprobe by name must find exactly one (bpf/heaptrace).
  */
@@ -59,6 +86,12 @@ static struct dma_buf *heaplab_cma_allocate(struct heaplab_heap *heap,
 	pgoff_t i;
 	int ret;
 
+	/*
+	 * A request the whole area cannot hold fails before anything is
+	 * allocated (the page array of a huge request is itself large).
+	 */
+	if (len > cma_get_size(cma))
+		return ERR_PTR(-ENOMEM);
 	buffer = heaplab_buffer_alloc(heap, len, cma_heap_free);
 	if (IS_ERR(buffer))
 		return ERR_CAST(buffer);
@@ -78,10 +111,9 @@ static struct dma_buf *heaplab_cma_allocate(struct heaplab_heap *heap,
 	if (ret)
 		goto err_cma;
 
-	ret = sg_alloc_table(&buffer->sg_table, 1, GFP_KERNEL);
+	ret = cma_heap_fill_sgt(&buffer->sg_table, page, len);
 	if (ret)
 		goto err_cma;
-	sg_set_page(buffer->sg_table.sgl, page, len, 0);
 
 	dmabuf = heaplab_buffer_export(buffer, fd_flags);
 	if (IS_ERR(dmabuf)) {

@@ -25,11 +25,21 @@
 #include <linux/iosys-map.h>
 #endif
 
+/*
+ * One per importer. @table is the importer's copy of the buffer's layout,
+ * mapped for its device; @handed is what the importer got (see
+ * heaplab_hand_table()). @mapped and @dir are set and cleared under the buffer's
+ * lock, so CPU-access syncs only ever see a table that is mapped, and sync
+ * it in the direction it was mapped with (the DMA API requires the same
+ * direction; a CPU-access direction differs, see heaplab_sync_cpu()).
+ */
 struct heaplab_attachment {
 	struct device *dev;
 	struct sg_table table;
+	struct sg_table *handed;
 	struct list_head node;
 	bool mapped;
+	enum dma_data_direction dir;
 };
 
 /*
@@ -77,6 +87,17 @@ void heaplab_buffer_destroy(struct heaplab_buffer *buffer)
 EXPORT_SYMBOL_GPL(heaplab_buffer_destroy);
 
 /*
+ * True when the page allocator already cleared the pages it handed us, or
+ * handed out pages that were cleared when freed: init_on_alloc=1 (which
+ * covers CMA too, alloc_contig_range() runs the same post-allocation hook)
+ * or init_on_free=1. Clearing them again would only double the cost.
+ */
+static bool heaplab_kernel_clears_pages(void)
+{
+	return want_init_on_free() || want_init_on_alloc(GFP_HIGHUSER);
+}
+
+/*
  * Clear every page, one at a time through a temporary mapping, so highmem
  * pages are safe too. Timed on its own (tracepoint heaplab_zero) so the
  * cost of zeroing can be told apart from the rest of an allocation.
@@ -87,7 +108,7 @@ int heaplab_buffer_zero(struct heaplab_buffer *buffer)
 	ktime_t start = ktime_get();
 	pgoff_t i;
 
-	if (heaplab_test_skip_zero())
+	if (heaplab_test_skip_zero() || heaplab_kernel_clears_pages())
 		return 0;
 	for (i = 0; i < buffer->pagecount; i++) {
 		/* A huge buffer must not hold off a kill for long. */
@@ -96,6 +117,7 @@ int heaplab_buffer_zero(struct heaplab_buffer *buffer)
 		clear_highpage(buffer->pages[i]);
 		cond_resched();
 	}
+	heaplab_heap_account_cleared(buffer->heap, buffer->pagecount);
 	trace_heaplab_zero(name, buffer->pagecount,
 			   ktime_to_ns(ktime_sub(ktime_get(), start)));
 	return 0;
@@ -103,29 +125,50 @@ int heaplab_buffer_zero(struct heaplab_buffer *buffer)
 EXPORT_SYMBOL_GPL(heaplab_buffer_zero);
 
 /*
+ * The longest segment @dev takes: its max_seg_size, and no more than one
+ * DMA mapping can be (swiotlb bounces at most 256 KiB at a time for a device
+ * that cannot reach the memory). 64-bit: GPU drivers set UINT_MAX.
+ * Page granular, as our entries are; 0 if the device cannot take a page.
+ */
+static u64 heaplab_max_seg(struct device *dev)
+{
+	u64 max = min_t(u64, dma_get_max_seg_size(dev), dma_max_mapping_size(dev));
+
+	return round_down(max, PAGE_SIZE);
+}
+
+/*
  * Each attachment gets its own copy: a device maps it its own way. Entries
- * longer than the device's maximum segment are split, so a device with
- * small segments (vgem: 64 KiB) is never handed one it cannot take.
+ * longer than the device's maximum segment are split. The count and the
+ * split use the same 64-bit arithmetic, so the loop never runs past the
+ * table, whatever the limit (a limit of UINT_MAX once wrapped to zero
+ * entries, or to fewer entries than it wrote).
  */
 static int heaplab_copy_sgt(struct device *dev, struct sg_table *to,
 			    struct sg_table *from)
 {
-	unsigned int max = max_t(unsigned int, PAGE_SIZE,
-				 round_down(dma_get_max_seg_size(dev), PAGE_SIZE));
+	u64 max = heaplab_max_seg(dev), off, len;
 	struct scatterlist *s, *d;
-	unsigned int nents = 0, off;
+	u64 nents = 0;
 	int ret, i;
 
+	if (!max) {
+		dev_dbg(dev, "heaplab: max segment below a page: cannot attach\n");
+		return -EINVAL;
+	}
 	for_each_sgtable_sg(from, s, i)
-		nents += DIV_ROUND_UP(s->length, max);
+		nents += div64_u64((u64)s->length + max - 1, max);
+	if (nents > UINT_MAX)
+		return -E2BIG;
 	ret = sg_alloc_table(to, nents, GFP_KERNEL);
 	if (ret)
 		return ret;
 	d = to->sgl;
 	for_each_sgtable_sg(from, s, i) {
-		for (off = 0; off < s->length; off += max) {
+		for (off = 0; off < s->length; off += len) {
+			len = min_t(u64, max, s->length - off);
 			sg_set_page(d, nth_page(sg_page(s), off >> PAGE_SHIFT),
-				    min(max, s->length - off), s->offset);
+				    len, 0);
 			d = sg_next(d);
 		}
 	}
@@ -170,35 +213,97 @@ static void heaplab_detach(struct dma_buf *dmabuf,
 	kfree(a);
 }
 
+/*
+ * With CONFIG_DMABUF_DEBUG (6.1 and later until dma_buf_wrap_sg_table()),
+ * the dma-buf core scrambles the page links of the table handed to an
+ * importer, to catch importers that use its pages, and restores them only
+ * before unmap. Our CPU-access syncs need the real pages (dma-debug looks
+ * them up: it oopses on the scrambled ones, as the upstream heaps do), so
+ * the importer then gets a copy, DMA addresses and all.
+ */
+static struct sg_table *heaplab_hand_table(struct sg_table *mapped)
+{
+	struct scatterlist *s, *d;
+	struct sg_table *copy;
+	int i;
+
+	if (!IS_ENABLED(CONFIG_DMABUF_DEBUG))
+		return mapped;
+	copy = kzalloc(sizeof(*copy), GFP_KERNEL);
+	if (!copy)
+		return ERR_PTR(-ENOMEM);
+	if (sg_alloc_table(copy, mapped->orig_nents, GFP_KERNEL)) {
+		kfree(copy);
+		return ERR_PTR(-ENOMEM);
+	}
+	d = copy->sgl;
+	for_each_sgtable_sg(mapped, s, i) {
+		sg_set_page(d, sg_page(s), s->length, s->offset);
+		sg_dma_address(d) = sg_dma_address(s);
+		sg_dma_len(d) = sg_dma_len(s);
+		d = sg_next(d);
+	}
+	copy->nents = mapped->nents;
+	return copy;
+}
+
+static void heaplab_drop_table(struct heaplab_attachment *a)
+{
+	if (a->handed != &a->table) {
+		sg_free_table(a->handed);
+		kfree(a->handed);
+	}
+	a->handed = NULL;
+}
+
 static struct sg_table *heaplab_map_dma_buf(struct dma_buf_attachment *attachment,
 					    enum dma_data_direction dir)
 {
+	struct heaplab_buffer *buffer = attachment->dmabuf->priv;
 	struct heaplab_attachment *a = attachment->priv;
+	struct sg_table *handed;
 	int ret;
 
 	ret = dma_map_sgtable(attachment->dev, &a->table, dir, 0);
 	if (ret)
 		return ERR_PTR(ret);
+	handed = heaplab_hand_table(&a->table);
+	if (IS_ERR(handed)) {
+		dma_unmap_sgtable(attachment->dev, &a->table, dir, 0);
+		return handed;
+	}
+	mutex_lock(&buffer->lock);
+	a->handed = handed;
+	a->dir = dir;
 	a->mapped = true;
-	return &a->table;
+	mutex_unlock(&buffer->lock);
+	return handed;
 }
 
 static void heaplab_unmap_dma_buf(struct dma_buf_attachment *attachment,
 				  struct sg_table *table,
 				  enum dma_data_direction dir)
 {
+	struct heaplab_buffer *buffer = attachment->dmabuf->priv;
 	struct heaplab_attachment *a = attachment->priv;
 
+	mutex_lock(&buffer->lock);
 	a->mapped = false;
-	dma_unmap_sgtable(attachment->dev, table, dir, 0);
+	mutex_unlock(&buffer->lock);
+	dma_unmap_sgtable(attachment->dev, &a->table, dir, 0);
+	heaplab_drop_table(a);
 }
 
 /*
  * CPU access brackets: make the CPU's view and every device's view of the
  * buffer agree, through the kernel mapping and each mapped attachment.
+ * Each attachment is synced in the direction it was mapped with: that says
+ * which way data can have moved (a device that only reads never needs its
+ * copy brought back), and the DMA API allows no other. The CPU-access
+ * direction only says when: begin brings the device's writes to the CPU,
+ * end sends the CPU's to the devices.
  */
-static void heaplab_sync_cpu(struct heaplab_buffer *buffer,
-			     enum dma_data_direction dir, bool for_cpu)
+static void heaplab_sync_cpu(struct heaplab_buffer *buffer, bool for_cpu)
 {
 	struct heaplab_attachment *a;
 
@@ -213,9 +318,9 @@ static void heaplab_sync_cpu(struct heaplab_buffer *buffer,
 		if (!a->mapped)
 			continue;
 		if (for_cpu)
-			dma_sync_sgtable_for_cpu(a->dev, &a->table, dir);
+			dma_sync_sgtable_for_cpu(a->dev, &a->table, a->dir);
 		else
-			dma_sync_sgtable_for_device(a->dev, &a->table, dir);
+			dma_sync_sgtable_for_device(a->dev, &a->table, a->dir);
 	}
 	mutex_unlock(&buffer->lock);
 }
@@ -227,7 +332,7 @@ static int heaplab_begin_cpu_access(struct dma_buf *dmabuf,
 
 	trace_heaplab_begin_cpu_access(heaplab_heap_get_name(buffer->heap),
 				       buffer->len, dir);
-	heaplab_sync_cpu(buffer, dir, true);
+	heaplab_sync_cpu(buffer, true);
 	return 0;
 }
 
@@ -238,30 +343,32 @@ static int heaplab_end_cpu_access(struct dma_buf *dmabuf,
 
 	trace_heaplab_end_cpu_access(heaplab_heap_get_name(buffer->heap),
 				     buffer->len, dir);
-	heaplab_sync_cpu(buffer, dir, false);
+	heaplab_sync_cpu(buffer, false);
 	return 0;
 }
 
 /*
- * Pages are mapped into userspace one by one, when first touched, by pfn:
- * a heap may hand out high-order chunks that are not split into pages with
- * their own refcounts, and the mapping holds the dma-buf alive anyway.
+ * Pages are mapped into userspace one by one, when first touched, as
+ * struct pages (not by pfn): every heap hands out pages with refcounts
+ * (order-0 pages, or the pages of compound chunks, whose reference is the
+ * chunk's), so get_user_pages() works on the mapping, and with it
+ * O_DIRECT, vmsplice, process_vm_readv and a debugger's reads. The mapping
+ * holds the dma-buf alive; a page pinned past the buffer's release stays
+ * allocated until its last reference goes.
  */
 static vm_fault_t heaplab_vm_fault(struct vm_fault *vmf)
 {
 	struct heaplab_buffer *buffer = vmf->vma->vm_private_data;
-	vm_fault_t ret;
 
 	if (vmf->pgoff >= buffer->pagecount) {
 		trace_heaplab_fault(heaplab_heap_get_name(buffer->heap),
 				    vmf->pgoff, -EFAULT);
 		return VM_FAULT_SIGBUS;
 	}
-	ret = vmf_insert_pfn(vmf->vma, vmf->address,
-			     page_to_pfn(buffer->pages[vmf->pgoff]));
-	trace_heaplab_fault(heaplab_heap_get_name(buffer->heap), vmf->pgoff,
-			    ret == VM_FAULT_NOPAGE ? 0 : -EFAULT);
-	return ret;
+	vmf->page = buffer->pages[vmf->pgoff];
+	get_page(vmf->page);
+	trace_heaplab_fault(heaplab_heap_get_name(buffer->heap), vmf->pgoff, 0);
+	return 0;
 }
 
 static const struct vm_operations_struct heaplab_vm_ops = {
@@ -271,7 +378,7 @@ static const struct vm_operations_struct heaplab_vm_ops = {
 static int heaplab_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct heaplab_buffer *buffer = dmabuf->priv;
-	const unsigned long flags = VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+	const unsigned long flags = VM_DONTEXPAND | VM_DONTDUMP;
 
 	/*
 	 * Shared mappings only (a read-only fd's shared mapping has only

@@ -4,9 +4,16 @@
  *
  * As upstream 6.1, it takes the largest chunks it can get without effort
  * (orders 8 and 4, no reclaim, no retry, no warning) and falls back to single
- * pages. Each chunk is one sg_table entry and is freed whole; userspace maps
- * the memory by pfn (see the helpers), so chunks need not be split. Every
- * page is cleared before the buffer is handed out.
+ * pages. Each chunk is one sg_table entry and is freed whole. High-order
+ * chunks are compound pages, so that each of their pages can be mapped
+ * into userspace as a struct page with a reference on its chunk (see the
+ * helpers' fault handler), and get_user_pages() works on the mapping. Every
+ * page is cleared before the buffer is handed out, unless the kernel did.
+ *
+ * The heap is only ever reached through the heap pointer the framework
+ * passes in (or the buffer's): its device node exists before
+ * heaplab_heap_add() returns, so an allocation can arrive before this
+ * module knows its own heap.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -25,8 +32,8 @@
 #include "../heaplab_test_hooks.h"
 #include "heap-helpers.h"
 
-#define HIGH_ORDER_GFP	(((GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY) & \
-			  ~__GFP_RECLAIM))
+#define HIGH_ORDER_GFP	(((GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY | \
+			   __GFP_COMP) & ~__GFP_RECLAIM))
 /* Order 0 may reclaim, but must fail rather than call the OOM killer. */
 #define LOW_ORDER_GFP	(GFP_HIGHUSER | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
@@ -40,52 +47,44 @@ struct sys_chunk {
 	unsigned int order;
 };
 
-/* Every page given back goes through here, so pages_held stays exact. */
-static void sys_put_pages(struct page *page, unsigned int order)
+/*
+ * Every chunk given back goes through here, so pages_held stays exact. A
+ * chunk still referenced by get_user_pages() (an O_DIRECT read in flight)
+ * is only freed when its last user lets go.
+ */
+static void sys_put_chunk(struct heaplab_heap *heap, struct page *page,
+			  unsigned int order)
 {
 	__free_pages(page, order);
-	heaplab_heap_account_pages(sys_heap, -(1L << order));
+	heaplab_heap_account_pages(heap, -(1L << order));
 }
 
-/* One sg entry per chunk: free each as the high-order page it was. */
-static void sys_free_chunks(struct sg_table *sgt)
+/* One sg entry per chunk: free each as the chunk it was. */
+static void sys_free_chunks(struct heaplab_heap *heap, struct sg_table *sgt,
+			    bool leak_first)
 {
 	struct scatterlist *sg;
 	int i;
 
-	for_each_sgtable_sg(sgt, sg, i)
-		if (sg->length)	/* emptied by sys_test_leak_page() */
-			sys_put_pages(sg_page(sg), get_order(sg->length));
+	for_each_sgtable_sg(sgt, sg, i) {
+		/* Test builds only: keep the first chunk, as a buggy free would. */
+		if (!i && leak_first)
+			continue;
+		sys_put_chunk(heap, sg_page(sg), get_order(sg->length));
+	}
 	sg_free_table(sgt);
-}
-
-/*
- * Test builds only: keep the first page of the first chunk, as a buggy
- * free path would. The chunk is split so that its other pages still go.
- */
-static void sys_test_leak_page(struct sg_table *sgt)
-{
-	struct scatterlist *sg = sgt->sgl;
-	unsigned int order = get_order(sg->length);
-	unsigned long i;
-
-	split_page(sg_page(sg), order);
-	for (i = 1; i < (1UL << order); i++)
-		sys_put_pages(nth_page(sg_page(sg), i), 0);
-	sg_assign_page(sg, NULL);
-	sg->length = 0;
 }
 
 static void sys_heap_free(struct heaplab_buffer *buffer)
 {
-	if (heaplab_test_leak_page())
-		sys_test_leak_page(&buffer->sg_table);
-	sys_free_chunks(&buffer->sg_table);
+	sys_free_chunks(buffer->heap, &buffer->sg_table,
+			heaplab_test_leak_page());
 	heaplab_buffer_destroy(buffer);
 }
 
 /* The largest chunk that fits in @left pages and is not above @max_order. */
-static struct page *sys_alloc_chunk(unsigned long left, unsigned int max_order,
+static struct page *sys_alloc_chunk(struct heaplab_heap *heap,
+				    unsigned long left, unsigned int max_order,
 				    unsigned int *order)
 {
 	struct page *page;
@@ -96,12 +95,39 @@ static struct page *sys_alloc_chunk(unsigned long left, unsigned int max_order,
 			continue;
 		page = alloc_pages(order_gfp[i], orders[i]);
 		if (page) {
-			heaplab_heap_account_pages(sys_heap, 1L << orders[i]);
+			heaplab_heap_account_pages(heap, 1L << orders[i]);
 			*order = orders[i];
 			return page;
 		}
 	}
 	return NULL;
+}
+
+/*
+ * Admission: the buffer must fit in what the kernel could free without
+ * swapping, less the free CMA pages (MemAvailable counts them, but our
+ * unmovable pages cannot come from there) and a reserve of RAM/64.
+ * Without it, filling memory left the kernel's own GFP_KERNEL allocations
+ * nothing but CMA, and the OOM killer took a bystander (seen with
+ * heaplab-stress oom). Signed: when unmovable memory is short, MemAvailable
+ * falls below the free CMA pages, and that state must refuse, not admit.
+ */
+static bool sys_heap_admit(unsigned long len)
+{
+	long avail = si_mem_available() -
+		     (long)global_zone_page_state(NR_FREE_CMA_PAGES);
+	long want = (long)(len >> PAGE_SHIFT) + (long)(totalram_pages() / 64);
+
+	return avail > 0 && want <= avail;
+}
+
+static void sys_chunk_pages(struct page **pages, struct page *page,
+			    unsigned int order)
+{
+	unsigned long j;
+
+	for (j = 0; j < (1UL << order); j++)
+		pages[j] = nth_page(page, j);
 }
 
 static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
@@ -113,20 +139,11 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 	struct sys_chunk *chunks;
 	unsigned int max_order = orders[0], order;
 	unsigned long nchunks = 0, c;
-	pgoff_t filled = 0, j;
+	pgoff_t filled = 0;
 	struct dma_buf *dmabuf;
 	int ret;
 
-	/*
-	 * Admission: the buffer must fit in what the kernel could free without
-	 * swapping, less the free CMA pages (MemAvailable counts them, but our
-	 * unmovable pages cannot come from there) and a reserve of RAM/64.
-	 * Without it, filling memory left the kernel's own GFP_KERNEL
-	 * allocations nothing but CMA, and the OOM killer took a bystander
-	 * (seen with heaplab-stress oom).
-	 */
-	if ((len >> PAGE_SHIFT) + totalram_pages() / 64 >
-	    si_mem_available() - (long)global_zone_page_state(NR_FREE_CMA_PAGES))
+	if (!sys_heap_admit(len))
 		return ERR_PTR(-ENOMEM);
 
 	buffer = heaplab_buffer_alloc(heap, len, sys_heap_free);
@@ -147,16 +164,15 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 			ret = -EINTR;
 			goto err_pages;
 		}
-		page = sys_alloc_chunk(buffer->pagecount - filled, max_order,
-				       &order);
+		page = sys_alloc_chunk(heap, buffer->pagecount - filled,
+				       max_order, &order);
 		if (!page) {
 			ret = -ENOMEM;
 			goto err_pages;
 		}
 		/* Once an order failed, do not retry it for this buffer. */
 		max_order = order;
-		for (j = 0; j < (1UL << order); j++)
-			buffer->pages[filled + j] = page + j;
+		sys_chunk_pages(buffer->pages + filled, page, order);
 		chunks[nchunks].page = page;
 		chunks[nchunks].order = order;
 		nchunks++;
@@ -186,11 +202,11 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 	return dmabuf;
 
 err_sgt:
-	sys_free_chunks(&buffer->sg_table);
+	sys_free_chunks(heap, &buffer->sg_table, false);
 	goto err_init;
 err_pages:
 	for (c = 0; c < nchunks; c++)
-		sys_put_pages(chunks[c].page, chunks[c].order);
+		sys_put_chunk(heap, chunks[c].page, chunks[c].order);
 	kvfree(chunks);
 err_init:
 	heaplab_buffer_destroy(buffer);

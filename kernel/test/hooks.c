@@ -24,6 +24,19 @@ void heaplab_test_alloc_delay(void)
 		fsleep(us);
 }
 
+static unsigned int test_add_delay_ms;
+module_param(test_add_delay_ms, uint, 0644);
+MODULE_PARM_DESC(test_add_delay_ms,
+		 "test builds only: sleep this long when a heap is added, after its node exists (widens a load race)");
+
+void heaplab_test_add_delay(void)
+{
+	unsigned int ms = READ_ONCE(test_add_delay_ms);
+
+	if (ms)
+		msleep(ms);
+}
+
 static bool test_skip_zero;
 module_param(test_skip_zero, bool, 0644);
 MODULE_PARM_DESC(test_skip_zero,

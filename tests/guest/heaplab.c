@@ -10,7 +10,11 @@
  * and leaves them loaded. HEAPLAB_KMOD_DIR names the directory of the .ko.
  */
 #include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/dma-buf.h>
@@ -25,10 +29,9 @@ static const char *const mods[] = {
 	"heaplab_heap", "heaplab_system_heap", "heaplab_cma_heap",
 };
 
-static int load(const char *name)
+static int load_with(const char *name, const char *params)
 {
 	const char *dir = getenv("HEAPLAB_KMOD_DIR");
-	const char *params = strcmp(name, "heaplab_heap") ? "" : "devdir=heaplab";
 	char path[512];
 	int fd, ret;
 
@@ -41,6 +44,11 @@ static int load(const char *name)
 	ret = syscall(SYS_finit_module, fd, params, 0);
 	close(fd);
 	return ret;
+}
+
+static int load(const char *name)
+{
+	return load_with(name, strcmp(name, "heaplab_heap") ? "" : "devdir=heaplab");
 }
 
 static int unload(const char *name)
@@ -61,6 +69,20 @@ static int alloc(int heap_fd, size_t len)
 
 	return ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &d) < 0 ? -1 : (int)d.fd;
 }
+
+/*
+ * Run the rest of the case only in layout @want ("" for the main boot; see
+ * tests/layouts.test for the others). A case of another boot passes with a
+ * line that says where it runs.
+ */
+#define LAYOUT(want) do {						\
+	const char *_l = getenv("HEAPLAB_LAYOUT");			\
+	if (strcmp(_l ? _l : "", want)) {				\
+		TH_LOG("runs in the %s boot, not this one",		\
+		       *want ? want : "main");				\
+		return;							\
+	}								\
+} while (0)
 
 /* The harness has timeouts for fixture tests only; this one holds nothing. */
 FIXTURE(heaplab) {
@@ -100,6 +122,8 @@ TEST_F_TIMEOUT(heaplab, counters, SLOW)
 	size_t len = 3 * sysconf(_SC_PAGESIZE);
 	struct dma_heap_allocation_data bad = { .len = 0 };
 	int heap, buf;
+
+	LAYOUT("");
 
 	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, heap);
@@ -155,6 +179,8 @@ TEST_F_TIMEOUT(heaplab, tracepoints, SLOW)
 	int heap, buf, fd;
 	char *p;
 
+	LAYOUT("");
+
 	snprintf(path, sizeof(path), "%s/events/heaplab/enable", tr);
 	ASSERT_EQ(0, write_str(path, "1")) TH_LOG("%s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/trace", tr);
@@ -202,6 +228,8 @@ TEST_F_TIMEOUT(heaplab, unload_refused_while_in_use, SLOW)
 	int heap, buf;
 	void *map;
 
+	LAYOUT("");
+
 	ASSERT_NE(NULL, getenv("HEAPLAB_KMOD_DIR"));
 	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, heap) TH_LOG("%s: %s", SYS_DEV, strerror(errno));
@@ -243,6 +271,8 @@ TEST_F_TIMEOUT(heaplab, load_unload_cycles, SLOW)
 	long psz = sysconf(_SC_PAGESIZE);
 	int cycle, i, cycles = env ? atoi(env) : 100;
 
+	LAYOUT("");
+
 	ASSERT_LT(0, cycles) TH_LOG("HEAPLAB_LOAD_CYCLES=%s: want a positive count", env);
 	TH_LOG("%d load/unload cycles", cycles);
 	for (cycle = 0; cycle < cycles; cycle++) {
@@ -267,6 +297,309 @@ TEST_F_TIMEOUT(heaplab, load_unload_cycles, SLOW)
 		close(buf);
 		close(heap);
 	}
+}
+
+/* Write @s to a sysfs or debugfs file: 0 or -1. */
+static int put(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+static long long read_num(const char *path)
+{
+	char buf[64] = "";
+	long long v = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) > 0)
+		v = strtoll(buf, NULL, 10);
+	close(fd);
+	return v;
+}
+
+/* Unload heaps before the framework: NULL, or the module that stayed. */
+static const char *unload_all(void)
+{
+	int i;
+
+	for (i = 2; i >= 0; i--)
+		if (unload(mods[i]))
+			return mods[i];
+	return NULL;
+}
+
+/*
+ * The test kernel has its own heaps in /dev/dma_heap: the default devdir
+ * is refused, with a message that names the way out.
+ */
+TEST_F_TIMEOUT(heaplab, default_devdir_refused, SLOW)
+{
+	const char *busy;
+	char line[512];
+	bool named = false;
+	FILE *log;
+	int i;
+
+	LAYOUT("");
+
+	busy = unload_all();
+	ASSERT_EQ(NULL, busy) TH_LOG("unload %s: %s", busy, strerror(errno));
+	EXPECT_EQ(-1, load_with("heaplab_heap", ""));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_FALSE(exists("/sys/module/heaplab_heap"));
+	log = popen("dmesg | tail -n 20", "r");
+	ASSERT_NE(NULL, log);
+	while (fgets(line, sizeof(line), log))
+		if (strstr(line, "heaplab_heap: this kernel has its own DMA-BUF heaps") &&
+		    strstr(line, "devdir="))
+			named = true;
+	pclose(log);
+	EXPECT_TRUE(named) TH_LOG("no message naming devdir= in the kernel log");
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, load(mods[i])) TH_LOG("%s: %s", mods[i], strerror(errno));
+}
+
+static bool module_coming(const char *name)
+{
+	char path[128], st[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/initstate", name);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fscanf(f, "%15s", st) != 1)
+		st[0] = '\0';
+	fclose(f);
+	return !strcmp(st, "coming");
+}
+
+/*
+ * The heap's node exists before heaplab_heap_add() returns to the heap
+ * module: allocations can arrive in that window, and must be served. The
+ * test hook test_add_delay_ms holds the window open (50 ms) while a child
+ * opens and allocates in a loop.
+ */
+TEST_F_TIMEOUT(heaplab, alloc_while_loading, SLOW)
+{
+	const char *knob = "/sys/module/heaplab_heap/parameters/test_add_delay_ms";
+	/* [0] pause request, [1] child paused, [2] allocations in the window */
+	volatile long long *sh;
+	int cycle, status;
+	pid_t pid;
+
+	LAYOUT("");
+
+	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	sh[0] = 1;
+	ASSERT_EQ(0, put(knob, "50")) TH_LOG("%s: %s", knob, strerror(errno));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlives a failed test */
+		for (;;) {
+			int heap, buf;
+
+			sh[1] = sh[0];
+			if (sh[0])
+				continue;	/* holds no fd while paused */
+			heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
+			if (heap < 0)
+				continue;
+			buf = alloc(heap, 4096);
+			if (buf >= 0) {
+				close(buf);
+				/* served while the module was still loading */
+				if (module_coming("heaplab_system_heap"))
+					sh[2]++;
+			}
+			close(heap);
+		}
+	}
+	for (cycle = 0; cycle < 10; cycle++) {
+		sh[0] = 1;
+		while (!sh[1])
+			usleep(1000);
+		ASSERT_EQ(0, unload("heaplab_system_heap"))
+			TH_LOG("cycle %d: %s", cycle, strerror(errno));
+		sh[0] = 0;
+		while (sh[1])
+			usleep(100);
+		ASSERT_EQ(0, load("heaplab_system_heap")) TH_LOG("cycle %d: %s", cycle, strerror(errno));
+	}
+	sh[0] = 1;
+	while (!sh[1])
+		usleep(1000);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	put(knob, "0");
+	TH_LOG("%lld allocations served while the heap module was still loading", sh[2]);
+	EXPECT_LT(0, sh[2]) TH_LOG("the load window was never hit: the test proves nothing");
+	munmap((void *)sh, 4096);
+}
+
+/*
+ * heaplab_bench's clear_pages run, killed while it takes pages, must give
+ * every page back (it once kept the one it had just taken).
+ */
+TEST_F_TIMEOUT(heaplab, bench_module_killed, SLOW)
+{
+	const char *dir = "/sys/kernel/debug/heaplab_bench";
+	char path[128];
+	int i, status;
+
+	LAYOUT("");
+
+	snprintf(path, sizeof(path), "%s/held_pages", dir);
+	if (!exists(path)) {
+		const char *kdir = getenv("HEAPLAB_KMOD_DIR");
+		char ko[512];
+		int fd;
+
+		ASSERT_NE(NULL, kdir);
+		snprintf(ko, sizeof(ko), "%s/bench/heaplab_bench.ko", kdir);
+		fd = open(ko, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd) TH_LOG("%s: %s", ko, strerror(errno));
+		ASSERT_EQ(0, syscall(SYS_finit_module, fd, "", 0)) TH_LOG("%s", strerror(errno));
+		close(fd);
+	}
+	for (i = 0; i < 12 && read_num("/sys/kernel/debug/heaplab_bench/interrupted") < 3; i++) {
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			char p2[128];
+
+			snprintf(p2, sizeof(p2), "%s/clear_pages", dir);
+			_exit(put(p2, "16384") ? 1 : 0);
+		}
+		usleep(2000 + 3000 * i);
+		kill(pid, SIGKILL);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_EQ(0, read_num(path)) TH_LOG("kill %d: pages still held", i);
+	}
+	TH_LOG("%lld runs interrupted while taking pages",
+	       read_num("/sys/kernel/debug/heaplab_bench/interrupted"));
+	EXPECT_LT(0, read_num("/sys/kernel/debug/heaplab_bench/interrupted"))
+		TH_LOG("no kill landed while pages were taken: nothing proven");
+}
+
+/*
+ * pages_cleared counts the pages a heap cleared itself. The default
+ * command line: every page of a buffer. With init_on_alloc=1 or
+ * init_on_free=1 the kernel cleared them already, so none (the layouts
+ * boot runs this with both); the buffers are zero either way.
+ */
+TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
+{
+	static const char *const heaps[] = { "system", "reserved" };
+	bool kernel_clears = false;
+	char cmdline[2048] = "";
+	FILE *f = fopen("/proc/cmdline", "r");
+	long psz = sysconf(_SC_PAGESIZE);
+	int i;
+
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(cmdline, sizeof(cmdline), f));
+	fclose(f);
+	kernel_clears = strstr(cmdline, "init_on_alloc=1") || strstr(cmdline, "init_on_free=1");
+	for (i = 0; i < 2; i++) {
+		char dev[64];
+		long long before = stat_of(heaps[i], "pages_cleared"), after;
+		unsigned char *p;
+		int heap, buf, round;
+		size_t j, len = 64 * psz;
+
+		snprintf(dev, sizeof(dev), "/dev/heaplab/%s", heaps[i]);
+		heap = open(dev, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, heap) TH_LOG("%s: %s", dev, strerror(errno));
+		ASSERT_LE(0, before);
+		for (round = 0; round < 4; round++) {
+			buf = alloc(heap, len);
+			ASSERT_LE(0, buf);
+			p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+			ASSERT_NE(MAP_FAILED, p);
+			for (j = 0; j < len; j++)
+				ASSERT_EQ(0, p[j]) TH_LOG("%s round %d: byte %zu", dev, round, j);
+			memset(p, 0xc3, len);
+			munmap(p, len);
+			close(buf);
+		}
+		close(heap);
+		after = stat_of(heaps[i], "pages_cleared");
+		TH_LOG("%s: %lld pages cleared by the heap for 4 x 64 pages (%s)", heaps[i],
+		       after - before, kernel_clears ? "the kernel clears" : "default");
+		EXPECT_EQ(kernel_clears ? 0 : 4 * 64, after - before);
+	}
+}
+
+static long long vmstat_of(const char *name)
+{
+	char key[64];
+	long long v, found = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/*
+ * The system heap's admission check in the state it exists for: unmovable
+ * memory so short that MemAvailable is below the free CMA pages. The
+ * check once compared unsigned with a negative long there and admitted
+ * everything. heaplab_smoke's "unmovable" knob takes unmovable pages until
+ * that state; a page from the system heap must then be refused with
+ * ENOMEM, and nobody OOM-killed. Needs a large CMA area, so the layouts
+ * boot runs it (--mem 1536M --cma 768M), the others say so and pass.
+ */
+TEST_F_TIMEOUT(heaplab, admission_when_unmovable_short, SLOW)
+{
+	const char *knob = "/sys/kernel/debug/heaplab_smoke/unmovable";
+	long long ooms = vmstat_of("oom_kill"), held = -1, margin = 0;
+	char buf[96] = "";
+	int heap, buf_fd, err, fd;
+
+	LAYOUT("short");
+	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, heap) TH_LOG("%s: %s", SYS_DEV, strerror(errno));
+	ASSERT_EQ(0, put(knob, "short")) TH_LOG("%s: %s (is heaplab_smoke loaded?)",
+						knob, strerror(errno));
+	fd = open(knob, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	ASSERT_EQ(2, sscanf(buf, "held %lld margin %lld", &held, &margin));
+	TH_LOG("%lld unmovable pages taken: MemAvailable - CmaFree = %lld pages", held, margin);
+	EXPECT_GT(0, margin);
+
+	buf_fd = alloc(heap, 4096);
+	err = errno;
+	if (buf_fd >= 0)
+		close(buf_fd);
+	ASSERT_EQ(0, put(knob, "release"));
+	EXPECT_EQ(-1, buf_fd) TH_LOG("a page was admitted with MemAvailable below CmaFree");
+	EXPECT_EQ(ENOMEM, err);
+	EXPECT_EQ(ooms, vmstat_of("oom_kill"));
+	/* and once memory is back, the heap serves again */
+	buf_fd = alloc(heap, 4096);
+	EXPECT_LE(0, buf_fd) TH_LOG("%s", strerror(errno));
+	if (buf_fd >= 0)
+		close(buf_fd);
+	close(heap);
 }
 
 TEST_HARNESS_MAIN

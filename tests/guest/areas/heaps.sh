@@ -34,6 +34,15 @@ else
 	export HEAPLAB_LOAD_CYCLES=${HEAPLAB_LOAD_CYCLES:-25}
 fi
 run_tap heaps "$tdir/heaps"
+# Importers with real DMA limits (the test module heaplab_importer) and the
+# get_user_pages() users of a mapping, on all four heaps. over_4g needs a
+# CMA area above 4 GiB: tests/layouts.test runs it in its 8 GiB boot.
+if ! lsmod_has heaplab_importer; then
+	echo "# guest: insmod $kdir/test/heaplab_importer.ko"
+	insmod "$kdir/test/heaplab_importer.ko" || emit not-ok "modules: heaplab_importer failed to load"
+fi
+run_tap importer "$tdir/importer"
+run_tap mappings "$tdir/mappings"
 run_tap heaplab "$tdir/heaplab"
 # heaplab.c unloads and reloads the modules; leave them loaded for the
 # areas that follow.

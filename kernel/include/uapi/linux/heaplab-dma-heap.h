@@ -5,12 +5,21 @@
  * Binary-compatible with the upstream include/uapi/linux/dma-heap.h: the
  * same ioctl number and structure layout, so a program built against either
  * header works with heaplab's heaps and with the kernel's own. The names are
- * the upstream ones; include one header or the other, not both.
+ * the upstream ones, so the two headers define the same things: either
+ * may be included, or both, in either order.
+ *
+ * Upstream's guard is _UAPI_LINUX_DMABUF_POOL_H in the kernel tree and
+ * _LINUX_DMABUF_POOL_H once `make headers_install` has stripped the _UAPI
+ * (what /usr/include/linux/dma-heap.h has). Whichever came first wins: if
+ * upstream's was included, skip ours; if ours is first, define upstream's
+ * guard, so that <linux/dma-heap.h> after us is empty.
  */
 #ifndef _UAPI_LINUX_HEAPLAB_DMA_HEAP_H
 #define _UAPI_LINUX_HEAPLAB_DMA_HEAP_H
 
-#ifndef _UAPI_LINUX_DMABUF_POOL_H	/* upstream's guard: already defined */
+#if !defined(_UAPI_LINUX_DMABUF_POOL_H) && !defined(_LINUX_DMABUF_POOL_H)
+#define _UAPI_LINUX_DMABUF_POOL_H
+#define _LINUX_DMABUF_POOL_H
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
@@ -40,5 +49,5 @@ struct dma_heap_allocation_data {
 #define DMA_HEAP_IOCTL_ALLOC	_IOWR(DMA_HEAP_IOC_MAGIC, 0x0,\
 				      struct dma_heap_allocation_data)
 
-#endif /* _UAPI_LINUX_DMABUF_POOL_H */
+#endif /* neither upstream guard */
 #endif /* _UAPI_LINUX_HEAPLAB_DMA_HEAP_H */
