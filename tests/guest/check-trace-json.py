@@ -97,8 +97,11 @@ def check_heaptrace(doc, impl, heap, want, errs):
         if cma:
             ok = sum(o["ok"] for o in e["orders"] if o["order"] == "cma")
             failed = sum(o["failed"] for o in e["orders"] if o["order"] == "cma")
-            if ok != w["n"] or failed != w["failed"]:
-                errs.append(f"{where}: cma_alloc {ok} ok / {failed} failed, want {w['n']} / {w['failed']}")
+            # heaplab's CMA heap refuses a request larger than its whole
+            # area before calling cma_alloc(): those never reach it.
+            want_failed = 0 if impl == "heaplab" else w["failed"]
+            if ok != w["n"] or failed != want_failed:
+                errs.append(f"{where}: cma_alloc {ok} ok / {failed} failed, want {w['n']} / {want_failed}")
         else:
             pages = sum(o["ok"] << o["order"] for o in e["orders"] if o["order"] != "cma")
             if pages != w["pages"]:
