@@ -218,9 +218,27 @@ static int imp_check(struct imp_session *s)
 }
 
 /*
- * The emulated device's access to buffer offset @off: the stamp word at
- * the CPU address where dma-direct puts DMA address @addr.
+ * The emulated device's access to the buffer: the stamp words at the CPU
+ * addresses where dma-direct puts its DMA addresses, one page at a time
+ * (a segment's DMA range is physically contiguous under dma-direct).
  */
+static u64 imp_page_access(u64 *p, u64 first, unsigned int words, bool write,
+			   u64 seed)
+{
+	unsigned int w, step = IMP_STAMP_STRIDE / sizeof(*p);
+	u64 bad = 0;
+
+	for (w = 0; w < words; w += step) {
+		u64 want = imp_stamp(seed, first + w * sizeof(*p));
+
+		if (write)
+			p[w] = want;
+		else if (p[w] != want)
+			bad++;
+	}
+	return bad;
+}
+
 static int imp_dev_access(struct imp_session *s, bool write, u64 seed, u64 step)
 {
 	u64 off = 0, bad = 0, checked = 0;
@@ -233,23 +251,21 @@ static int imp_dev_access(struct imp_session *s, bool write, u64 seed, u64 step)
 		return -EOPNOTSUPP;	/* an IOMMU: not emulated */
 	for_each_sgtable_dma_sg(s->sgt, sg, i) {
 		dma_addr_t addr = sg_dma_address(sg);
-		u64 len = sg_dma_len(sg), o;
+		u64 len = sg_dma_len(sg), o, n;
 
-		for (o = 0; o < len; o += IMP_STAMP_STRIDE) {
-			phys_addr_t phys;
+		for (o = 0; o < len; o += n) {
+			phys_addr_t phys = dma_to_phys(imp_dev(), addr + o);
 			u64 *p;
 
+			/* up to the end of this CPU page or of the segment */
+			n = min_t(u64, len - o, PAGE_SIZE - offset_in_page(phys));
 			if (!imp_sampled(off + o, s->dmabuf->size, step))
 				continue;
-			phys = dma_to_phys(imp_dev(), addr + o);
 			p = kmap_local_page(pfn_to_page(PHYS_PFN(phys)));
-			p += offset_in_page(phys) / sizeof(*p);
-			if (write)
-				*p = imp_stamp(seed, off + o);
-			else if (*p != imp_stamp(seed, off + o))
-				bad++;
+			bad += imp_page_access((u64 *)((char *)p + offset_in_page(phys)),
+					       off + o, n / sizeof(u64), write, seed);
 			kunmap_local(p);
-			checked++;
+			checked += DIV_ROUND_UP(n, IMP_STAMP_STRIDE);
 		}
 		off += len;
 		cond_resched();

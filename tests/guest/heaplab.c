@@ -425,7 +425,7 @@ TEST_F_TIMEOUT(heaplab, alloc_while_loading, SLOW)
 			close(heap);
 		}
 	}
-	for (cycle = 0; cycle < 10; cycle++) {
+	for (cycle = 0; cycle < 5; cycle++) {
 		sh[0] = 1;
 		while (!sh[1])
 			usleep(1000);

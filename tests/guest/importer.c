@@ -7,6 +7,10 @@
  * memory above 4 GiB), each direction, at sizes from a page to 33 MiB,
  * among them a 1080p NV12 frame that is not a page multiple.
  *
+ * Each direction at the 64 KiB and UINT_MAX limits and the 32-bit mask;
+ * at 4 KiB and 1 MiB, where only the split differs, bidirectional (which
+ * runs both the device's reads and its writes).
+ *
  * Each case: the user fills the buffer (SYNC-bracketed), the importer
  * attaches and maps it, checks the segments (exact cover, none above the
  * limit or the mask), the device reads what the CPU wrote, the CPU writes
@@ -59,6 +63,7 @@ static const uint64_t sizes[] = {
 	3110400,		/* 1920x1080 NV12: not a page multiple */
 	8 * MiB + 12 * KiB, 33 * MiB,
 };
+/* bidi last: a matrix that does not run every direction runs only it */
 static const char *const dirs[] = { "to", "from", "bidi" };
 static long page_size;
 
@@ -345,7 +350,7 @@ static void run_case(FIXTURE_DATA(imp) *self,
 /* Every size, every direction, at one segment limit and mask. */
 static void run_matrix(struct __test_metadata *_metadata, FIXTURE_DATA(imp) *self,
 		       const FIXTURE_VARIANT(imp) *variant, uint64_t seg,
-		       unsigned int bits)
+		       unsigned int bits, bool every_dir)
 {
 	char res[256];
 	size_t i, d;
@@ -363,7 +368,7 @@ static void run_matrix(struct __test_metadata *_metadata, FIXTURE_DATA(imp) *sel
 					(unsigned long long)sizes[i], strerror(errno));
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		ASSERT_NE(MAP_FAILED, p);
-		for (d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		for (d = every_dir ? 0 : 2; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
 			struct imp_case c = {
 				.size = sizes[i], .seg = seg, .bits = bits,
 				.dir = dirs[d], .step = 1,
@@ -383,12 +388,13 @@ static void run_matrix(struct __test_metadata *_metadata, FIXTURE_DATA(imp) *sel
 TEST_F_TIMEOUT(imp, seg_4k, SLOW)
 {
 	LAYOUT("");
-	run_matrix(_metadata, self, variant, 4 * KiB, 64);
+	run_matrix(_metadata, self, variant, 4 * KiB, 64, false);
 }
 
 /*
- * Also in the big boot, under DMA-API debugging: no DMA-API error on
- * heaplab's heaps; the upstream heaps' errors are counted there.
+ * Also in the big boot, under DMA-API debugging, on heaplab's heaps: no
+ * DMA-API error (the upstream heaps' segments above the limit are
+ * reported by the main boot's run).
  */
 TEST_F_TIMEOUT(imp, seg_64k, SLOW)
 {
@@ -398,20 +404,24 @@ TEST_F_TIMEOUT(imp, seg_64k, SLOW)
 		note("seg_64k: runs in the main and big boots, not this one\n");
 		return;
 	}
-	run_matrix(_metadata, self, variant, 64 * KiB, 64);
+	if (l && !variant->ours) {
+		note("seg_64k: %s: the upstream heaps run it in the main boot\n", variant->path);
+		return;
+	}
+	run_matrix(_metadata, self, variant, 64 * KiB, 64, true);
 }
 
 TEST_F_TIMEOUT(imp, seg_1m, SLOW)
 {
 	LAYOUT("");
-	run_matrix(_metadata, self, variant, 1 * MiB, 64);
+	run_matrix(_metadata, self, variant, 1 * MiB, 64, false);
 }
 
 /* amdgpu, i915, msm: dma_set_max_seg_size(dev, UINT_MAX). */
 TEST_F_TIMEOUT(imp, seg_uint_max, SLOW)
 {
 	LAYOUT("");
-	run_matrix(_metadata, self, variant, UINT32_MAX, 64);
+	run_matrix(_metadata, self, variant, UINT32_MAX, 64, true);
 }
 
 /*
@@ -426,7 +436,7 @@ TEST_F_TIMEOUT(imp, dma32, SLOW)
 	int fd;
 
 	LAYOUT("big");
-	run_matrix(_metadata, self, variant, UINT32_MAX, 32);
+	run_matrix(_metadata, self, variant, UINT32_MAX, 32, true);
 	/* Where bouncing is expected, prove it happened: map once more. */
 	fd = heap_alloc(self->heap, 8 * MiB);
 	ASSERT_LE(0, fd);
