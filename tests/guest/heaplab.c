@@ -19,8 +19,8 @@
 #include <sys/syscall.h>
 #include <linux/dma-buf.h>
 
-#include "linux/heaplab-dma-heap.h"
 #include "kselftest_harness.h"
+#include "guest.h"
 
 #define SLOW 900
 #define SYS_DEV "/dev/heaplab/system"
@@ -101,19 +101,10 @@ FIXTURE_TEARDOWN(heaplab)
 /* One counter of debugfs heaplab/<heap>/stats, or -1. */
 static long long stat_of(const char *heap, const char *name)
 {
-	char path[128], key[64];
-	long long v, found = -1;
-	FILE *f;
+	char path[128];
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/heaplab/%s/stats", heap);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
+	return key_value(path, name);
 }
 
 TEST_F_TIMEOUT(heaplab, counters, SLOW)
@@ -150,18 +141,6 @@ TEST_F_TIMEOUT(heaplab, counters, SLOW)
 	EXPECT_EQ(-1, alloc(heap, 1ULL << 40));
 	EXPECT_EQ(fails + 1, stat_of("system", "failures"));
 	close(heap);
-}
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
 TEST_F_TIMEOUT(heaplab, tracepoints, SLOW)
@@ -299,32 +278,6 @@ TEST_F_TIMEOUT(heaplab, load_unload_cycles, SLOW)
 	}
 }
 
-/* Write @s to a sysfs or debugfs file: 0 or -1. */
-static int put(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -1;
-	ret = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -1;
-	close(fd);
-	return ret;
-}
-
-static long long read_num(const char *path)
-{
-	char buf[64] = "";
-	long long v = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) > 0)
-		v = strtoll(buf, NULL, 10);
-	close(fd);
-	return v;
-}
-
 /* Unload heaps before the framework: NULL, or the module that stayed. */
 static const char *unload_all(void)
 {
@@ -401,7 +354,7 @@ TEST_F_TIMEOUT(heaplab, alloc_while_loading, SLOW)
 	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, sh);
 	sh[0] = 1;
-	ASSERT_EQ(0, put(knob, "50")) TH_LOG("%s: %s", knob, strerror(errno));
+	ASSERT_EQ(0, write_str(knob, "50")) TH_LOG("%s: %s", knob, strerror(errno));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -441,7 +394,7 @@ TEST_F_TIMEOUT(heaplab, alloc_while_loading, SLOW)
 		usleep(1000);
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	put(knob, "0");
+	write_str(knob, "0");
 	TH_LOG("%lld allocations served while the heap module was still loading", sh[2]);
 	EXPECT_LT(0, sh[2]) TH_LOG("the load window was never hit: the test proves nothing");
 	munmap((void *)sh, 4096);
@@ -480,7 +433,7 @@ TEST_F_TIMEOUT(heaplab, bench_module_killed, SLOW)
 			char p2[128];
 
 			snprintf(p2, sizeof(p2), "%s/clear_pages", dir);
-			_exit(put(p2, "16384") ? 1 : 0);
+			_exit(write_str(p2, "16384") ? 1 : 0);
 		}
 		usleep(2000 + 3000 * i);
 		kill(pid, SIGKILL);
@@ -542,21 +495,6 @@ TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
 	}
 }
 
-static long long vmstat_of(const char *name)
-{
-	char key[64];
-	long long v, found = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
-}
-
 /*
  * The system heap's admission check in the state it exists for: unmovable
  * memory so short that MemAvailable is below the free CMA pages. The
@@ -569,14 +507,14 @@ static long long vmstat_of(const char *name)
 TEST_F_TIMEOUT(heaplab, admission_when_unmovable_short, SLOW)
 {
 	const char *knob = "/sys/kernel/debug/heaplab_smoke/unmovable";
-	long long ooms = vmstat_of("oom_kill"), held = -1, margin = 0;
+	long long ooms = key_value("/proc/vmstat", "oom_kill"), held = -1, margin = 0;
 	char buf[96] = "";
 	int heap, buf_fd, err, fd;
 
 	LAYOUT("short");
 	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, heap) TH_LOG("%s: %s", SYS_DEV, strerror(errno));
-	ASSERT_EQ(0, put(knob, "short")) TH_LOG("%s: %s (is heaplab_smoke loaded?)",
+	ASSERT_EQ(0, write_str(knob, "short")) TH_LOG("%s: %s (is heaplab_smoke loaded?)",
 						knob, strerror(errno));
 	fd = open(knob, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
@@ -590,10 +528,10 @@ TEST_F_TIMEOUT(heaplab, admission_when_unmovable_short, SLOW)
 	err = errno;
 	if (buf_fd >= 0)
 		close(buf_fd);
-	ASSERT_EQ(0, put(knob, "release"));
+	ASSERT_EQ(0, write_str(knob, "release"));
 	EXPECT_EQ(-1, buf_fd) TH_LOG("a page was admitted with MemAvailable below CmaFree");
 	EXPECT_EQ(ENOMEM, err);
-	EXPECT_EQ(ooms, vmstat_of("oom_kill"));
+	EXPECT_EQ(ooms, key_value("/proc/vmstat", "oom_kill"));
 	/* and once memory is back, the heap serves again */
 	buf_fd = alloc(heap, 4096);
 	EXPECT_LE(0, buf_fd) TH_LOG("%s", strerror(errno));

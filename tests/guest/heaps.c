@@ -20,8 +20,8 @@
 #include <linux/dma-buf.h>
 #include <drm/drm.h>
 
-#include "linux/heaplab-dma-heap.h"
 #include "kselftest_harness.h"
+#include "guest.h"
 
 #define SLOW 600	/* TCG + KASAN: far above the harness's 30 s */
 #define KiB 1024UL
@@ -32,27 +32,6 @@ static long page_size;
 static void __attribute__((constructor)) init_page_size(void)
 {
 	page_size = sysconf(_SC_PAGESIZE);
-}
-
-static int heap_alloc(int heap_fd, uint64_t len, uint32_t fd_flags,
-		      uint64_t heap_flags)
-{
-	struct dma_heap_allocation_data data = {
-		.len = len,
-		.fd_flags = fd_flags,
-		.heap_flags = heap_flags,
-	};
-
-	if (ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &data) < 0)
-		return -1;
-	return (int)data.fd;
-}
-
-static int buf_sync(int buf_fd, uint64_t flags)
-{
-	struct dma_buf_sync sync = { .flags = flags };
-
-	return ioctl(buf_fd, DMA_BUF_IOCTL_SYNC, &sync);
 }
 
 /* The first byte in [p, p+len) that is not @c, or -1. */
@@ -521,17 +500,7 @@ FIXTURE_VARIANT_ADD(oversize, upstream_cma) { .path = "/dev/dma_heap/reserved" }
 
 static long oom_kills(void)
 {
-	char line[128];
-	long n = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "oom_kill %ld", &n) == 1)
-			break;
-	fclose(f);
-	return n;
+	return key_value("/proc/vmstat", "oom_kill");
 }
 
 TEST_F_TIMEOUT(oversize, enomem, SLOW)

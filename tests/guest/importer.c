@@ -39,14 +39,9 @@
 #include <sys/mman.h>
 #include <linux/dma-buf.h>
 
-#include "linux/heaplab-dma-heap.h"
 #include "kselftest_harness.h"
+#include "guest.h"
 
-/*
- * A line for the log. stderr: the harness runs each case in a child that
- * leaves with _exit(), so buffered stdout would be lost.
- */
-#define note(fmt, ...) fprintf(stderr, "# " fmt, ##__VA_ARGS__)
 
 #define SLOW 1200
 #define KiB 1024ULL
@@ -80,25 +75,6 @@ static long page_size;
 static void __attribute__((constructor)) init_page_size(void)
 {
 	page_size = sysconf(_SC_PAGESIZE);
-}
-
-static int heap_alloc(int heap_fd, uint64_t len)
-{
-	struct dma_heap_allocation_data data = {
-		.len = len,
-		.fd_flags = O_RDWR | O_CLOEXEC,
-	};
-
-	if (ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &data) < 0)
-		return -1;
-	return (int)data.fd;
-}
-
-static int buf_sync(int buf_fd, uint64_t flags)
-{
-	struct dma_buf_sync sync = { .flags = flags };
-
-	return ioctl(buf_fd, DMA_BUF_IOCTL_SYNC, &sync);
 }
 
 /* Must match imp_stamp() in the module. */
@@ -152,31 +128,6 @@ static int imp(int ctl, char *out, size_t outlen, const char *fmt, ...)
 	if (n > 0 && out[n - 1] == '\n')
 		out[n - 1] = '\0';
 	return 0;
-}
-
-static long long read_num(const char *path)
-{
-	char buf[64] = "";
-	long long v = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) > 0)
-		v = strtoll(buf, NULL, 10);
-	close(fd);
-	return v;
-}
-
-static void write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (write(fd, s, strlen(s)) < 0)
-			perror(path);
-		close(fd);
-	}
 }
 
 /* dma-debug is on: its error count and driver filter can be used. */
@@ -363,7 +314,7 @@ static void run_matrix(struct __test_metadata *_metadata, FIXTURE_DATA(imp) *sel
 		unsigned char *p;
 		int fd;
 
-		fd = heap_alloc(self->heap, sizes[i]);
+		fd = heap_alloc(self->heap, sizes[i], O_RDWR | O_CLOEXEC, 0);
 		ASSERT_LE(0, fd) TH_LOG("%s: %llu bytes: %s", variant->path,
 					(unsigned long long)sizes[i], strerror(errno));
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -442,7 +393,7 @@ TEST_F_TIMEOUT(imp, dma32, SLOW)
 	LAYOUT("big");
 	run_matrix(_metadata, self, variant, UINT32_MAX, 32, true, UINT64_MAX);
 	/* Where bouncing is expected, prove it happened: map once more. */
-	fd = heap_alloc(self->heap, 8 * MiB);
+	fd = heap_alloc(self->heap, 8 * MiB, O_RDWR | O_CLOEXEC, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, imp(self->ctl, res, sizeof(res), "attach %d", fd));
 	if (!imp(self->ctl, res, sizeof(res), "map bidi")) {
@@ -489,7 +440,7 @@ TEST_F_TIMEOUT(imp, over_4g, SLOW)
 		return;
 	}
 	ASSERT_EQ(0, imp(self->ctl, res, sizeof(res), "config %u 64", UINT32_MAX));
-	fd = heap_alloc(self->heap, len);
+	fd = heap_alloc(self->heap, len, O_RDWR | O_CLOEXEC, 0);
 	ASSERT_LE(0, fd) TH_LOG("%s: 4 GiB + 64 KiB: %s (boot with --mem 10G --cma 5G)",
 				variant->path, strerror(errno));
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -24,14 +24,9 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-#include "linux/heaplab-dma-heap.h"
 #include "kselftest_harness.h"
+#include "guest.h"
 
-/*
- * A line for the log. stderr: the harness runs each case in a child that
- * leaves with _exit(), so buffered stdout would be lost.
- */
-#define note(fmt, ...) fprintf(stderr, "# " fmt, ##__VA_ARGS__)
 
 #define SLOW 600
 #define KiB 1024UL
@@ -43,18 +38,6 @@ static long page_size;
 static void __attribute__((constructor)) init_page_size(void)
 {
 	page_size = sysconf(_SC_PAGESIZE);
-}
-
-static int heap_alloc(int heap_fd, uint64_t len)
-{
-	struct dma_heap_allocation_data data = {
-		.len = len,
-		.fd_flags = O_RDWR | O_CLOEXEC,
-	};
-
-	if (ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &data) < 0)
-		return -1;
-	return (int)data.fd;
 }
 
 static void pattern(unsigned char *p, size_t len, unsigned int seed)
@@ -100,7 +83,7 @@ FIXTURE_SETUP(map)
 	self->heap = open(variant->path, O_RDONLY | O_CLOEXEC);
 	if (self->heap < 0)
 		SKIP(return, "%s: %s", variant->path, strerror(errno));
-	self->buf = heap_alloc(self->heap, self->len);
+	self->buf = heap_alloc(self->heap, self->len, O_RDWR | O_CLOEXEC, 0);
 	ASSERT_LE(0, self->buf) TH_LOG("%s: %s", variant->path, strerror(errno));
 	self->p = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       self->buf, 0);
