@@ -2,6 +2,7 @@
 /* Shared by the bpf/ loaders: histograms, symbols, BTF, attach choice. */
 #include <errno.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,11 +150,13 @@ struct ksyms_btf {
 	struct btf **modules;
 	int nmodules;
 	bool modules_loaded;
-	struct ksym *syms;
+	struct ksym *syms;		/* names point into syms_arena */
+	char *syms_arena;
 	size_t nsyms;
 	bool syms_loaded;
 	/* functions with an ftrace site: the only ones fentry can attach to */
 	struct ksym *ftrace;
+	char *ftrace_arena;
 	size_t nftrace;
 	bool ftrace_loaded, ftrace_known;
 };
@@ -196,12 +199,10 @@ void ksyms_btf_close(struct ksyms_btf *k)
 
 	if (!k)
 		return;
-	for (i = 0; i < k->nsyms; i++)
-		free(k->syms[i].name);
 	free(k->syms);
-	for (i = 0; i < k->nftrace; i++)
-		free(k->ftrace[i].name);
+	free(k->syms_arena);
 	free(k->ftrace);
+	free(k->ftrace_arena);
 	for (i = 0; i < (size_t)k->nmodules; i++)
 		btf__free(k->modules[i]);
 	free(k->modules);
@@ -272,23 +273,77 @@ static int ksym_cmp(const void *a, const void *b)
 		      ((const struct ksym *)b)->name);
 }
 
+/* The whole of @path in one buffer (NUL-terminated), *@len its length. */
+static char *read_whole(const char *path, size_t *len)
+{
+	size_t cap = 1 << 20, n = 0;
+	char *buf = malloc(cap), *grown;
+	ssize_t r;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !buf) {
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return NULL;
+	}
+	for (;;) {
+		if (cap - n < 65536) {
+			grown = realloc(buf, cap * 2);
+			if (!grown)
+				break;
+			buf = grown;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
 /*
  * Read one symbol a line from @path into a sorted array: the name is field
  * @field (0-based, blank-separated), the type (if @typed) the field before.
+ * The names point into *@arena, the file read whole and cut in place:
+ * kallsyms has about 10^5 lines, and a sscanf() and a strdup() a line took
+ * seconds of every tracer's start in the emulated test guest.
  */
 static size_t load_names(const char *path, int field, bool typed,
-			 struct ksym **out)
+			 struct ksym **out, char **arena)
 {
-	char line[512], f[3][256];
 	struct ksym *syms = NULL, *grown;
-	size_t n = 0, cap = 0;
-	FILE *fp;
+	size_t n = 0, cap = 0, len;
+	char *buf, *line, *eol, *q, *f[3];
+	int nf;
 
-	fp = fopen(path, "r");
-	if (!fp)
+	*out = NULL;
+	*arena = buf = read_whole(path, &len);
+	if (!buf)
 		return 0;
-	while (fgets(line, sizeof(line), fp)) {
-		if (sscanf(line, "%255s %255s %255s", f[0], f[1], f[2]) < field + 1)
+	for (line = buf; line < buf + len; line = eol + 1) {
+		eol = memchr(line, '\n', buf + len - line);
+		if (!eol)
+			eol = buf + len;
+		*eol = '\0';
+		for (nf = 0, q = line; nf <= field; nf++) {
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (!*q)
+				break;
+			f[nf] = q;
+			q += strcspn(q, " \t");
+			if (*q)
+				*q++ = '\0';
+		}
+		if (nf <= field)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 65536;
@@ -297,12 +352,9 @@ static size_t load_names(const char *path, int field, bool typed,
 				break;
 			syms = grown;
 		}
-		syms[n].name = strdup(f[field]);
-		if (!syms[n].name)
-			break;
+		syms[n].name = f[field];
 		syms[n++].type = typed ? f[field - 1][0] : 0;
 	}
-	fclose(fp);
 	qsort(syms, n, sizeof(*syms), ksym_cmp);
 	*out = syms;
 	return n;
@@ -311,7 +363,7 @@ static size_t load_names(const char *path, int field, bool typed,
 static void load_ksyms(struct ksyms_btf *k)
 {
 	k->syms_loaded = true;
-	k->nsyms = load_names("/proc/kallsyms", 2, true, &k->syms);
+	k->nsyms = load_names("/proc/kallsyms", 2, true, &k->syms, &k->syms_arena);
 }
 
 static const struct ksym *ksym_find(struct ksyms_btf *k, const char *name)
@@ -344,7 +396,8 @@ static bool ftrace_traceable(struct ksyms_btf *k, const char *func)
 		for (i = 0; i < sizeof(files) / sizeof(files[0]) && !k->ftrace_known; i++) {
 			if (access(files[i], R_OK))
 				continue;
-			k->nftrace = load_names(files[i], 0, false, &k->ftrace);
+			k->nftrace = load_names(files[i], 0, false, &k->ftrace,
+					       &k->ftrace_arena);
 			k->ftrace_known = k->nftrace > 0;
 		}
 	}
