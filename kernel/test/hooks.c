@@ -7,6 +7,7 @@
 #include <linux/atomic.h>
 #include <linux/delay.h>
 #include <linux/export.h>
+#include <linux/minmax.h>
 #include <linux/moduleparam.h>
 
 #include "../heaplab_test_hooks.h"
@@ -14,14 +15,25 @@
 static unsigned int test_alloc_delay_us;
 module_param(test_alloc_delay_us, uint, 0644);
 MODULE_PARM_DESC(test_alloc_delay_us,
-		 "test builds only: sleep this long in every allocation (injected regression)");
+		 "test builds only: spin this long in every allocation (injected regression)");
 
+/*
+ * Spin rather than sleep: a slower allocation path is CPU time. A sleep
+ * idles the vCPU, and under QEMU the host then gives its core away, so
+ * the free that follows also ran slower and a comparison saw two
+ * regressions where one was injected. udelay() takes at most a few ms.
+ */
 void heaplab_test_alloc_delay(void)
 {
 	unsigned int us = READ_ONCE(test_alloc_delay_us);
 
-	if (us)
-		fsleep(us);
+	while (us) {
+		unsigned int step = min(us, 1000U);
+
+		udelay(step);
+		us -= step;
+		cond_resched();
+	}
 }
 
 static unsigned int test_add_delay_ms;

@@ -13,11 +13,38 @@ MIN_SAMPLES = 5
 
 def samples(d):
     s = d.get("samples_ns")
-    return np.asarray(s, dtype=float) if s else None
+    return np.asarray(s, dtype=float) if s is not None and len(s) else None
+
+
+def pooled(runsets):
+    """{metric: dist} over one side's runs. A metric measured in several
+    runs (repeats taken in turn with the other side's, so that a machine
+    whose pace drifts slows both sides alike) pools their raw samples; its
+    p50 is then the pooled median. Without samples in every run it keeps
+    the median of the runs' p50s and cannot be tested."""
+    seen = {}
+    for rs in runsets:
+        for name, d in data.metric_items(rs):
+            seen.setdefault(name, []).append(d)
+    out = {}
+    for name, ds in seen.items():
+        if len(ds) == 1:
+            out[name] = ds[0]
+            continue
+        s = [samples(d) for d in ds]
+        if all(x is not None for x in s):
+            s = np.concatenate(s)
+            out[name] = {"n": len(s), "p50_ns": float(np.median(s)), "samples_ns": s}
+        else:
+            out[name] = {"n": sum(d["n"] for d in ds),
+                         "p50_ns": float(np.median([d["p50_ns"] for d in ds]))}
+    return out
 
 
 def compare(old, new, threshold, alpha):
-    mo, mn = data.metrics(old), data.metrics(new)
+    """old, new: a run set each, or a list of run sets (repeats of a side)."""
+    mo = pooled(old if isinstance(old, list) else [old])
+    mn = pooled(new if isinstance(new, list) else [new])
     rows = []
     for name in sorted(set(mo) & set(mn), key=data.natural_key):
         a, b = mo[name], mn[name]

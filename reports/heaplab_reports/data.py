@@ -119,16 +119,19 @@ def case_key(tool, r):
     return " ".join(parts)
 
 
-def metrics(runset):
-    """{metric name: dist} over every case of every run."""
-    out = {}
+def metric_items(runset):
+    """(metric name, dist) over every case of every run, in run order."""
     for run in runset["runs"]:
         for r in run["results"]:
             base = case_key(run["tool"], r)
             for k, v in r.items():
                 if is_dist(v) and v["n"]:
-                    out[f"{base} {k}"] = v
-    return out
+                    yield f"{base} {k}", v
+
+
+def metrics(runset):
+    """{metric name: dist} over every case of every run."""
+    return dict(metric_items(runset))
 
 
 def natural_key(name):

@@ -11,6 +11,8 @@ import sys
 import tempfile
 import unittest
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.realpath(__file__))
 FIX = os.path.join(HERE, "fixtures")
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -213,6 +215,26 @@ class Compare(unittest.TestCase):
                 r[k].pop("samples_ns", None)
         self.assertEqual(set(self.verdicts(d).values()), {"untested"})
 
+    def test_repeats_pool_their_samples(self):
+        """several runs of one side pool their raw samples; the p50 is the pooled median"""
+        second = {"schema": data.SET_SCHEMA, "runs": [slowed(self.doc, 2)]}
+        pool = compare.pooled([self.old, second])
+        one, two = data.metrics(self.old), data.metrics(second)
+        self.assertEqual(set(pool), set(one))
+        for name, d in pool.items():
+            a, b = compare.samples(one[name]), compare.samples(two[name])
+            self.assertEqual(d["n"], len(a) + len(b), name)
+            self.assertEqual(d["p50_ns"], float(np.median(np.concatenate([a, b]))), name)
+
+    def test_repeats_judged_together(self):
+        """heaplab's alloc 4x slower in every repeat: only those metrics regress"""
+        rs = [{"schema": data.SET_SCHEMA, "runs": [slowed(self.doc, 4)]}] * 3
+        rows, _, _ = compare.compare([self.old] * 3, rs, 0.1, 0.01)
+        for r in rows:
+            want = "REGRESSION" if " heap=/dev/heaplab/" in r["metric"] and \
+                r["metric"].endswith(" alloc") else "same"
+            self.assertEqual(r["verdict"], want, r["metric"])
+
     def test_cli_exit_codes(self):
         """heaplab compare: 0 for the same run, 1 naming the regressed metric, 2 for bad input"""
         with tempfile.TemporaryDirectory() as t:
@@ -227,6 +249,14 @@ class Compare(unittest.TestCase):
             self.assertIn("No such file", p.stderr)
             p = cli("compare", "--threshold", "-1", fixture("alloc"), fixture("alloc"))
             self.assertEqual(p.returncode, 2)
+            p = cli("compare", "--old", fixture("alloc"), fixture("alloc"), "--new", slow, slow)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertNotRegex(p.stderr, r"regression: .* free")
+            for args in (("compare", fixture("alloc")), ("compare", fixture("alloc"), "--new", slow),
+                         ("compare", fixture("alloc"), slow, "--old", slow)):
+                p = cli(*args)
+                self.assertEqual(p.returncode, 2, args)
+                self.assertIn("compare takes OLD NEW, or --old FILE... --new FILE...", p.stderr)
 
 
 class BenchChecker(unittest.TestCase):

@@ -357,7 +357,6 @@ TEST_F_TIMEOUT(heaplab, alloc_while_loading, SLOW)
 	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, sh);
 	sh[0] = 1;
-	ASSERT_EQ(0, write_str(knob, "50")) TH_LOG("%s: %s", knob, strerror(errno));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
