@@ -20,7 +20,7 @@ int alloc_free_rounds(const char *name, int heap, unsigned long long size, int w
 		int fd;
 
 		t0 = now_ns();
-		fd = heap_alloc(heap, size);
+		fd = hl_alloc_rw(heap, size);
 		t1 = now_ns();
 		if (fd < 0) {
 			fprintf(stderr, "heaplab-bench: %s: %lluK: %s\n", name, size >> 10,
@@ -71,8 +71,18 @@ static int alloc_case(struct opts *o, const char *name, int heap,
 	return ret;
 }
 
-int run_alloc(struct opts *o, struct json_object *results)
+static int run_alloc(struct opts *o, struct json_object *results)
 {
 	lat_header();
 	return for_each_case(o, alloc_case, results);
 }
+
+BENCH_TOOL(alloc) = {
+	.name = "alloc",
+	.help = "allocation and free latency per heap and size",
+	.default_sizes = "4K,16K,64K,256K,1M,4M,16M,64M",
+	.iters = 200,
+	.needs_heap = true,
+	.cases = "heap size",
+	.run = run_alloc,
+};

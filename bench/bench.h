@@ -1,22 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * heaplab-bench: what the harnesses share. One harness per file
- * (alloc.c, zero.c, ...), registered in the tool table in heaplab-bench.c.
+ * (alloc.c, zero.c, ...), each described by a BENCH_TOOL() descriptor.
  */
 #ifndef HEAPLAB_BENCH_H
 #define HEAPLAB_BENCH_H
 
+#include <stdbool.h>
 #include <json-c/json.h>
 
+#include "heaplab.h"
 #include "lib/perf.h"
 #include "lib/stats.h"
 
-#define MAX_HEAPS 16
 #define MAX_SIZES 32
 #define MAX_THREADS 16
 
 struct opts {
-	const char *heaps[MAX_HEAPS];
+	const char *heaps[HL_MAX_HEAPS];
 	int nheaps;
 	unsigned long long sizes[MAX_SIZES];
 	int nsizes;
@@ -35,13 +36,45 @@ struct opts {
 	int rounds;			/* tracer: untraced/traced alternations */
 };
 
-int run_alloc(struct opts *o, struct json_object *results);
-int run_memset(struct opts *o, struct json_object *results);
-int run_zero(struct opts *o, struct json_object *results);
-int run_mmap(struct opts *o, struct json_object *results);
-int run_concurrency(struct opts *o, struct json_object *results);
-int run_pressure(struct opts *o, struct json_object *results);
-int run_tracer(struct opts *o, struct json_object *results);
+/*
+ * A harness, described once, in its own file:
+ *
+ *	BENCH_TOOL(alloc) = {
+ *		.name = "alloc",
+ *		...
+ *	};
+ *
+ * and one line in HARNESSES of bench/Makefile.am. heaplab-bench finds every
+ * descriptor in the linker section below, in link order; `heaplab-bench
+ * list --json` prints them for the checkers.
+ */
+struct tool {
+	const char *name;
+	const char *help;
+	const char *default_sizes;
+	int iters;			/* default --iters */
+	bool needs_heap;		/* at least one --heap */
+	/* Options of this tool alone ("threads", "fill", ...), NULL-terminated. */
+	const char *const *options;
+	/*
+	 * What names one result, for the checkers: the fields whose every
+	 * combination the run must produce, space-separated. "heap" is each
+	 * --heap ("heap+anon": and "anon" too), "size" each size, "threads"
+	 * each --threads count; "load=idle,pressure" a field's own values.
+	 */
+	const char *cases;
+	/* Refuses options that cannot work here (message, non-zero). */
+	int (*check)(const struct opts *o);
+	/* This tool's own options into the JSON's "options". */
+	void (*options_json)(const struct opts *o, struct json_object *opts);
+	int (*run)(struct opts *o, struct json_object *results);
+};
+
+#define BENCH_TOOL(id)							\
+	static const struct tool tool_##id;				\
+	static const struct tool *const tool_ptr_##id			\
+		__attribute__((used, section("heaplab_bench_tools"))) = &tool_##id; \
+	static const struct tool tool_##id
 
 /*
  * alloc.c's loop, shared: @warmup untimed rounds of allocate-and-close,
@@ -63,11 +96,10 @@ typedef int (*case_fn)(struct opts *o, const char *name, int heap,
 		       unsigned long long size, void *arg);
 /* Opens each --heap in turn and runs @fn for every size. */
 int for_each_case(struct opts *o, case_fn fn, void *arg);
+/* hl_heap_open() with a message naming the heap on failure. */
 int open_heap(const char *path);
-int heap_alloc(int heap, unsigned long long len);
 int case_iters(const struct opts *o, unsigned long long size);
 struct json_object *case_new(const char *heap, unsigned long long size);
-void fmt_ns(char *buf, size_t len, double ns);
 void lat_header(void);
 void lat_row(const char *heap, unsigned long long size, const char *what,
 	     struct samples *s);

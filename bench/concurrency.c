@@ -35,7 +35,7 @@ static void *worker_fn(void *arg)
 	CPU_SET(w->cpu, &set);
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	for (i = 0; i < w->warmup; i++) {
-		int fd = heap_alloc(w->heap, w->size);
+		int fd = hl_alloc_rw(w->heap, w->size);
 
 		if (fd >= 0)
 			close(fd);
@@ -47,7 +47,7 @@ static void *worker_fn(void *arg)
 		int fd;
 
 		t0 = now_ns();
-		fd = heap_alloc(w->heap, w->size);
+		fd = hl_alloc_rw(w->heap, w->size);
 		t1 = now_ns();
 		if (fd < 0) {
 			w->err = errno;
@@ -118,8 +118,8 @@ static int one_case(struct opts *o, const char *name, int heap, unsigned long lo
 		char p50[16], p99[16];
 
 		summarize(&all_a, &sa);
-		fmt_ns(p50, sizeof(p50), (double)sa.p50);
-		fmt_ns(p99, sizeof(p99), (double)sa.p99);
+		hl_fmt_ns(p50, sizeof(p50), (double)sa.p50);
+		hl_fmt_ns(p99, sizeof(p99), (double)sa.p99);
 		printf("%-24s %9lluK %7d %7zu %12.0f %10s %10s\n", name, size >> 10, nthreads,
 		       ops, wall ? (double)ops * 1e9 / (double)wall : 0.0, p50, p99);
 	}
@@ -162,9 +162,48 @@ static int threads_case(struct opts *o, const char *name, int heap,
 	return failed;
 }
 
-int run_concurrency(struct opts *o, struct json_object *results)
+static int run_concurrency(struct opts *o, struct json_object *results)
 {
 	printf("%-24s %10s %7s %7s %12s %10s %10s\n", "heap", "size", "threads", "ops",
 	       "allocs/s", "p50", "p99");
 	return for_each_case(o, threads_case, results);
 }
+
+static int check_concurrency(const struct opts *o)
+{
+	int i;
+
+	for (i = 0; !o->oversubscribe && i < o->nthreads; i++) {
+		if (o->threads[i] > ncpus()) {
+			fprintf(stderr, "heaplab-bench: concurrency: --threads %d is more than the %d CPU(s) online; "
+				"pass --oversubscribe to run it anyway (the JSON then says so)\n",
+				o->threads[i], ncpus());
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void concurrency_json(const struct opts *o, struct json_object *opts)
+{
+	struct json_object *arr = json_object_new_array();
+	int i;
+
+	for (i = 0; i < o->nthreads; i++)
+		json_object_array_add(arr, json_object_new_int(o->threads[i]));
+	json_object_object_add(opts, "threads", arr);
+	json_object_object_add(opts, "oversubscribe", json_object_new_boolean(o->oversubscribe));
+}
+
+BENCH_TOOL(concurrency) = {
+	.name = "concurrency",
+	.help = "1..N threads allocating at once: throughput and latency",
+	.default_sizes = "64K,1M",
+	.iters = 200,
+	.needs_heap = true,
+	.options = (const char *const[]){ "threads", "oversubscribe", NULL },
+	.cases = "heap size threads",
+	.check = check_concurrency,
+	.options_json = concurrency_json,
+	.run = run_concurrency,
+};

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * heaplab-bench: benchmark harnesses for DMA-BUF heaps, one subcommand per
- * harness (alloc.c, memset.c, zero.c, mmap.c, concurrency.c, pressure.c),
- * registered in the table below.
+ * harness (alloc.c, memset.c, ...), each described by its BENCH_TOOL() and
+ * found in the linker section they share; `list` prints them.
  *
  * Works on any heap device (heaplab's, upstream's, any machine's
  * /dev/dma_heap). Results: a table on stdout, progress on stderr, and JSON
@@ -14,118 +14,85 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "bench.h"
 
 #define SCHEMA "heaplab-bench/1"
 
-static void die(const char *fmt, const char *arg)
+/* The descriptors, in link order (bench/Makefile.am's HARNESSES). */
+extern const struct tool *const __start_heaplab_bench_tools[];
+extern const struct tool *const __stop_heaplab_bench_tools[];
+
+#define for_each_tool(t, p)						\
+	for ((p) = __start_heaplab_bench_tools;				\
+	     (p) < __stop_heaplab_bench_tools && ((t) = *(p)); (p)++)
+
+static const struct tool *find_tool(const char *name)
 {
-	fprintf(stderr, "heaplab-bench: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	exit(2);
+	const struct tool *const *p, *t;
+
+	for_each_tool(t, p)
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
 }
 
-/* "4K", "64K", "1M", "256M", "1G" or plain bytes. */
-static int parse_size(const char *s, unsigned long long *out)
+static bool has_option(const struct tool *t, const char *opt)
 {
-	char *end;
-	unsigned long long v;
+	const char *const *o;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'K': case 'k': v <<= 10; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'G': case 'g': v <<= 30; end++; break;
+	for (o = t->options; o && *o; o++)
+		if (!strcmp(*o, opt))
+			return true;
+	return false;
+}
+
+/* list [--json]: the harnesses, for people and for the suite's checkers. */
+static int list(int argc, char **argv)
+{
+	const struct tool *const *p, *t;
+	struct json_object *arr, *root;
+	const char *const *o;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json")))
+		hl_die("usage: heaplab-bench list [--json]");
+	if (argc == 1) {
+		for_each_tool(t, p)
+			printf("%-12s %s\n", t->name, t->help);
+		return 0;
 	}
-	if (*end || !v)
-		return -1;
-	*out = v;
+	arr = json_object_new_array();
+	for_each_tool(t, p) {
+		struct json_object *j = json_object_new_object(), *opts = json_object_new_array();
+
+		json_object_object_add(j, "name", json_object_new_string(t->name));
+		json_object_object_add(j, "help", json_object_new_string(t->help));
+		json_object_object_add(j, "default_sizes", json_object_new_string(t->default_sizes));
+		json_object_object_add(j, "iters", json_object_new_int(t->iters));
+		json_object_object_add(j, "needs_heap", json_object_new_boolean(t->needs_heap));
+		for (o = t->options; o && *o; o++)
+			json_object_array_add(opts, json_object_new_string(*o));
+		json_object_object_add(j, "options", opts);
+		json_object_object_add(j, "cases", json_object_new_string(t->cases));
+		json_object_array_add(arr, j);
+	}
+	root = json_object_new_object();
+	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
+	json_object_object_add(root, "tools", arr);
+	printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
+	json_object_put(root);
 	return 0;
 }
 
-static int parse_int(const char *s, int min, int max, const char *what)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*s == '\0' || *end || v < min || v > max) {
-		fprintf(stderr, "heaplab-bench: %s must be %d..%d, not '%s'\n", what, min, max, s);
-		exit(2);
-	}
-	return (int)v;
-}
-
-static struct json_object *machine_json(void)
-{
-	struct json_object *m = json_object_new_object();
-	struct utsname u;
-	char line[256];
-	FILE *f;
-
-	if (!uname(&u)) {
-		json_object_object_add(m, "kernel", json_object_new_string(u.release));
-		json_object_object_add(m, "version", json_object_new_string(u.version));
-		json_object_object_add(m, "arch", json_object_new_string(u.machine));
-	}
-	/* online CPUs: what the harnesses can really run on */
-	json_object_object_add(m, "cpus", json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
-	json_object_object_add(m, "cpus_configured",
-			       json_object_new_int((int)sysconf(_SC_NPROCESSORS_CONF)));
-	json_object_object_add(m, "mem_bytes",
-			       json_object_new_int64((int64_t)sysconf(_SC_PHYS_PAGES) *
-						     sysconf(_SC_PAGESIZE)));
-	f = fopen("/proc/cmdline", "r");
-	if (f) {
-		if (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			json_object_object_add(m, "cmdline", json_object_new_string(line));
-		}
-		fclose(f);
-	}
-	return m;
-}
-
-static const struct tool {
-	const char *name;
-	const char *help;
-	int (*run)(struct opts *o, struct json_object *results);
-	const char *default_sizes;
-	int iters;
-	int needs_heap;
-} tools[] = {
-	{ "alloc", "allocation and free latency per heap and size", run_alloc,
-	  "4K,16K,64K,256K,1M,4M,16M,64M", 200, 1 },
-	{ "memset", "user-space memset bandwidth (the limit for zeroing)", run_memset,
-	  "64K,1M,16M", 50, 0 },
-	{ "zero", "page zeroing cost: in the allocation path, and the kernel's clear_page",
-	  run_zero, "64K,1M,16M", 30, 0 },
-	{ "mmap", "mmap, first-touch faults, read/write GB/s with and without sync, munmap",
-	  run_mmap, "1M,16M", 20, 1 },
-	{ "concurrency", "1..N threads allocating at once: throughput and latency",
-	  run_concurrency, "64K,1M", 200, 1 },
-	{ "pressure", "alloc latency idle and under a fragmenting co-runner, vmstat deltas",
-	  run_pressure, "1M,16M", 30, 1 },
-	{ "tracer", "alloc latency untraced against bpf/heaptrace attached, rounds alternated",
-	  run_tracer, "4K,64K,1M,16M", 100, 1 },
-};
-
-#define NTOOLS (sizeof(tools) / sizeof(tools[0]))
-
 static void usage(FILE *f)
 {
-	size_t i;
+	const struct tool *const *p, *t;
 
-	fprintf(f, "usage: heaplab-bench TOOL [options]\n\ntools:\n");
-	for (i = 0; i < NTOOLS; i++)
-		fprintf(f, "  %-12s %s (default sizes %s)\n", tools[i].name, tools[i].help,
-			tools[i].default_sizes);
+	fprintf(f, "usage: heaplab-bench TOOL [options]\n"
+		"       heaplab-bench list [--json]\n\ntools:\n");
+	for_each_tool(t, p)
+		fprintf(f, "  %-12s %s (default sizes %s)\n", t->name, t->help, t->default_sizes);
 	fprintf(f, "\noptions:\n"
 		"  --heap PATH      heap device (repeatable; needed by alloc, mmap,\n"
 		"                   concurrency, pressure; zero: heaplab heaps only)\n"
@@ -150,37 +117,55 @@ static void usage(FILE *f)
 		"  --rounds N       tracer: untraced/traced alternations (1..100, default 2)\n");
 }
 
+static int add_size(const char *tok, void *arg)
+{
+	struct opts *o = arg;
+	uint64_t v;
+
+	/* whole pages: the heaps round up, and the harnesses count pages */
+	if (hl_parse_size(tok, &v) || v % 4096 || v > (4ull << 30))
+		hl_die("bad size '%s' (whole pages, 4K..4G, e.g. 4K, 1M, 64M)", tok);
+	o->sizes[o->nsizes++] = v;
+	return 0;
+}
+
 static void parse_sizes(struct opts *o, const char *sizes)
 {
-	char *list = strdup(sizes), *tok, *save;
-
 	o->nsizes = 0;
-	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned long long *v = &o->sizes[o->nsizes];
+	if (hl_parse_list(sizes, MAX_SIZES, add_size, o) < 0)
+		hl_die("at most %d sizes", MAX_SIZES);
+}
 
-		if (o->nsizes == MAX_SIZES)
-			die("at most 32 sizes%s", "");
-		/* whole pages: the heaps round up, and the harnesses count pages */
-		if (parse_size(tok, v) || *v % 4096 || *v > (4ull << 30))
-			die("bad size '%s' (whole pages, 4K..4G, e.g. 4K, 1M, 64M)", tok);
-		o->nsizes++;
-	}
-	free(list);
+static int add_threads(const char *tok, void *arg)
+{
+	struct opts *o = arg;
+
+	o->threads[o->nthreads++] = (int)hl_parse_range(tok, 1, MAX_THREADS, "--threads");
+	return 0;
 }
 
 static void parse_threads(struct opts *o, const char *arg)
 {
-	char *list = strdup(arg), *tok, *save;
-
 	o->nthreads = 0;
-	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (o->nthreads == MAX_THREADS)
-			die("at most 16 thread counts%s", "");
-		o->threads[o->nthreads++] = parse_int(tok, 1, MAX_THREADS, "--threads");
-	}
-	free(list);
+	if (hl_parse_list(arg, MAX_THREADS, add_threads, o) < 0)
+		hl_die("at most %d thread counts", MAX_THREADS);
 	if (!o->nthreads)
-		die("--threads needs at least one count%s", "");
+		hl_die("--threads needs at least one count");
+}
+
+/* The options of one tool alone, by getopt code, and their names. */
+static const struct { int code; const char *name; } tool_only[] = {
+	{ 't', "threads" }, { 'O', "oversubscribe" }, { 'f', "fill" }, { 'T', "tracer" },
+	{ 'J', "tracer-json" }, { 'A', "tracer-arg" }, { 'R', "rounds" },
+};
+
+static void check_tool_only(const struct tool *t, int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tool_only) / sizeof(tool_only[0]); i++)
+		if (tool_only[i].code == code && !has_option(t, tool_only[i].name))
+			hl_die("--%s does not apply to %s", tool_only[i].name, t->name);
 }
 
 int main(int argc, char **argv)
@@ -207,20 +192,21 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .warmup = 5, .cpu = 0, .budget = 1ull << 30, .fill = 50, .rounds = 2 };
-	const struct tool *t = NULL;
+	const struct tool *t;
 	struct json_object *root, *results, *opts, *arr;
-	size_t i;
-	int c, ret;
+	uint64_t budget;
+	int c, i, ret;
 
+	hl_set_prog("heaplab-bench");
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	for (i = 0; i < NTOOLS; i++)
-		if (!strcmp(argv[1], tools[i].name))
-			t = &tools[i];
+	if (!strcmp(argv[1], "list"))
+		return list(argc - 1, argv + 1);
+	t = find_tool(argv[1]);
 	if (!t)
-		die("unknown tool '%s' (see heaplab-bench --help)", argv[1]);
+		hl_die("unknown tool '%s' (see heaplab-bench --help)", argv[1]);
 	parse_sizes(&o, t->default_sizes);
 	/* default thread counts: 1, 2, 4 as far as there are CPUs for them */
 	parse_threads(&o, ncpus() >= 4 ? "1,2,4" : ncpus() >= 2 ? "1,2" : "1");
@@ -229,21 +215,23 @@ int main(int argc, char **argv)
 	argv++;
 	argc--;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		check_tool_only(t, c);
 		switch (c) {
 		case 'H':
-			if (o.nheaps == MAX_HEAPS)
-				die("at most 16 heaps%s", "");
+			if (o.nheaps == HL_MAX_HEAPS)
+				hl_die("at most %d heaps", HL_MAX_HEAPS);
 			o.heaps[o.nheaps++] = optarg;
 			break;
 		case 's': parse_sizes(&o, optarg); break;
-		case 'n': o.iters = parse_int(optarg, 1, 100000, "--iters"); break;
-		case 'w': o.warmup = parse_int(optarg, 0, 10000, "--warmup"); break;
-		case 'c': o.cpu = parse_int(optarg, -1, 4095, "--cpu"); break;
+		case 'n': o.iters = (int)hl_parse_range(optarg, 1, 100000, "--iters"); break;
+		case 'w': o.warmup = (int)hl_parse_range(optarg, 0, 10000, "--warmup"); break;
+		case 'c': o.cpu = (int)hl_parse_range(optarg, -1, 4095, "--cpu"); break;
 		case 't': parse_threads(&o, optarg); break;
-		case 'f': o.fill = parse_int(optarg, 1, 90, "--fill"); break;
+		case 'f': o.fill = (int)hl_parse_range(optarg, 1, 90, "--fill"); break;
 		case 'b':
-			if (parse_size(optarg, &o.budget))
-				die("bad --budget '%s'", optarg);
+			if (hl_parse_size(optarg, &budget))
+				hl_die("bad --budget '%s'", optarg);
+			o.budget = budget;
 			break;
 		case 'p': o.perf = 1; break;
 		case 'j': o.json = optarg; break;
@@ -253,31 +241,23 @@ int main(int argc, char **argv)
 		case 'J': o.tracer_json = optarg; break;
 		case 'A':
 			if (o.ntracer_args == 8)
-				die("at most 8 --tracer-arg%s", "");
+				hl_die("at most 8 --tracer-arg");
 			o.tracer_args[o.ntracer_args++] = optarg;
 			break;
-		case 'R': o.rounds = parse_int(optarg, 1, 100, "--rounds"); break;
+		case 'R': o.rounds = (int)hl_parse_range(optarg, 1, 100, "--rounds"); break;
 		case 'O': o.oversubscribe = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (optind < argc)
-		die("unexpected argument '%s'", argv[optind]);
+		hl_die("unexpected argument '%s'", argv[optind]);
 	if (t->needs_heap && !o.nheaps)
-		die("%s needs at least one --heap", t->name);
-	for (i = 0; t->run == run_concurrency && !o.oversubscribe && i < (size_t)o.nthreads; i++) {
-		if (o.threads[i] > ncpus()) {
-			fprintf(stderr, "heaplab-bench: concurrency: --threads %d is more than the %d CPU(s) online; "
-				"pass --oversubscribe to run it anyway (the JSON then says so)\n",
-				o.threads[i], ncpus());
-			return 2;
-		}
-	}
-	if (o.cpu >= ncpus()) {
-		fprintf(stderr, "heaplab-bench: --cpu %d: only %d CPUs online\n", o.cpu, ncpus());
+		hl_die("%s needs at least one --heap", t->name);
+	if (t->check && t->check(&o))
 		return 2;
-	}
+	if (o.cpu >= ncpus())
+		hl_die("--cpu %d: only %d CPUs online", o.cpu, ncpus());
 
 	pin_cpu(o.cpu);
 	root = json_object_new_object();
@@ -291,7 +271,7 @@ int main(int argc, char **argv)
 	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
 	json_object_object_add(root, "tool", json_object_new_string(t->name));
 	json_object_object_add(root, "clock", json_object_new_string("CLOCK_MONOTONIC_RAW"));
-	json_object_object_add(root, "machine", machine_json());
+	json_object_object_add(root, "machine", hl_machine_json());
 	opts = json_object_new_object();
 	json_object_object_add(opts, "iters", json_object_new_int(o.iters));
 	json_object_object_add(opts, "warmup", json_object_new_int(o.warmup));
@@ -301,31 +281,15 @@ int main(int argc, char **argv)
 	json_object_object_add(opts, "raw", json_object_new_boolean(o.raw));
 	json_object_object_add(opts, "settle", json_object_new_boolean(o.settle));
 	arr = json_object_new_array();
-	for (i = 0; i < (size_t)o.nheaps; i++)
+	for (i = 0; i < o.nheaps; i++)
 		json_object_array_add(arr, json_object_new_string(o.heaps[i]));
 	json_object_object_add(opts, "heaps", arr);
 	arr = json_object_new_array();
-	for (i = 0; i < (size_t)o.nsizes; i++)
+	for (i = 0; i < o.nsizes; i++)
 		json_object_array_add(arr, json_object_new_int64((int64_t)o.sizes[i]));
 	json_object_object_add(opts, "sizes", arr);
-	if (t->run == run_concurrency) {
-		arr = json_object_new_array();
-		for (i = 0; i < (size_t)o.nthreads; i++)
-			json_object_array_add(arr, json_object_new_int(o.threads[i]));
-		json_object_object_add(opts, "threads", arr);
-		json_object_object_add(opts, "oversubscribe",
-				       json_object_new_boolean(o.oversubscribe));
-	}
-	if (t->run == run_pressure)
-		json_object_object_add(opts, "fill_pct", json_object_new_int(o.fill));
-	if (t->run == run_tracer) {
-		json_object_object_add(opts, "tracer", json_object_new_string(o.tracer ? o.tracer : ""));
-		json_object_object_add(opts, "rounds", json_object_new_int(o.rounds));
-		arr = json_object_new_array();
-		for (i = 0; i < (size_t)o.ntracer_args; i++)
-			json_object_array_add(arr, json_object_new_string(o.tracer_args[i]));
-		json_object_object_add(opts, "tracer_args", arr);
-	}
+	if (t->options_json)
+		t->options_json(&o, opts);
 	json_object_object_add(root, "options", opts);
 	json_object_object_add(root, "results", results);
 	if (o.json && json_object_to_file_ext(o.json, root, JSON_C_TO_STRING_PRETTY)) {

@@ -10,7 +10,7 @@
 
 #include "bench.h"
 
-int run_memset(struct opts *o, struct json_object *results)
+static int run_memset(struct opts *o, struct json_object *results)
 {
 	int z, i;
 
@@ -57,3 +57,12 @@ int run_memset(struct opts *o, struct json_object *results)
 	}
 	return 0;
 }
+
+BENCH_TOOL(memset) = {
+	.name = "memset",
+	.help = "user-space memset bandwidth (the limit for zeroing)",
+	.default_sizes = "64K,1M,16M",
+	.iters = 50,
+	.cases = "size",
+	.run = run_memset,
+};

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -23,13 +22,6 @@ enum { M_MMAP, M_FAULT, M_WRITE, M_READ, M_WRITE_SYNC, M_READ_SYNC, M_MUNMAP, M_
 static const char *const names[M_NR] = {
 	"mmap", "first_touch", "write", "read", "write_sync", "read_sync", "munmap",
 };
-
-static int sync_buf(int fd, uint64_t flags)
-{
-	struct dma_buf_sync s = { .flags = flags };
-
-	return ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
-}
 
 static uint64_t read_all(const volatile uint64_t *p, size_t len)
 {
@@ -68,19 +60,19 @@ static int one_round(int fd, size_t size, int round, uint64_t t[M_NR])
 	a = now_ns();
 	t[M_READ] = a - b;
 	if (fd >= 0) {
-		if (sync_buf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE))
+		if (hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE))
 			goto err;
 		memset(p, round + 1, size);
 		__asm__ __volatile__("" : : "r"(p) : "memory");
-		if (sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE))
+		if (hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE))
 			goto err;
 		b = now_ns();
 		t[M_WRITE_SYNC] = b - a;
-		if (sync_buf(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ))
+		if (hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ))
 			goto err;
 		if (read_all((const uint64_t *)p, size) == 1)
 			fputc(' ', stderr);
-		if (sync_buf(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ))
+		if (hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ))
 			goto err;
 		a = now_ns();
 		t[M_READ_SYNC] = a - b;
@@ -113,7 +105,7 @@ static int mmap_case(struct opts *o, const char *name, int heap, unsigned long l
 		int fd = -1;
 
 		if (heap >= 0) {
-			fd = heap_alloc(heap, size);
+			fd = hl_alloc_rw(heap, size);
 			if (fd < 0) {
 				fprintf(stderr, "heaplab-bench: %s: %lluK: %s\n", name, size >> 10,
 					strerror(errno));
@@ -154,7 +146,7 @@ static int mmap_case(struct opts *o, const char *name, int heap, unsigned long l
 	return failed;
 }
 
-int run_mmap(struct opts *o, struct json_object *results)
+static int run_mmap(struct opts *o, struct json_object *results)
 {
 	int z, failed = 0;
 
@@ -164,3 +156,13 @@ int run_mmap(struct opts *o, struct json_object *results)
 		failed |= mmap_case(o, "anon", -1, o->sizes[z], results);
 	return for_each_case(o, mmap_case, results) || failed;
 }
+
+BENCH_TOOL(mmap) = {
+	.name = "mmap",
+	.help = "mmap, first-touch faults, read/write GB/s with and without sync, munmap",
+	.default_sizes = "1M,16M",
+	.iters = 20,
+	.needs_heap = true,
+	.cases = "heap+anon size",
+	.run = run_mmap,
+};

@@ -152,10 +152,10 @@ static int one_case(struct opts *o, const char *name, int heap, unsigned long lo
 	return ret;
 }
 
-int run_pressure(struct opts *o, struct json_object *results)
+static int run_pressure(struct opts *o, struct json_object *results)
 {
 	static const char *const loads[] = { "idle", "pressure" };
-	int heaps[MAX_HEAPS], h, z, l, failed = 0;
+	int heaps[HL_MAX_HEAPS], h, z, l, failed = 0;
 	size_t fill = 0;
 	pid_t pid = -1;
 
@@ -203,3 +203,20 @@ int run_pressure(struct opts *o, struct json_object *results)
 		close(heaps[h]);
 	return failed;
 }
+
+static void pressure_json(const struct opts *o, struct json_object *opts)
+{
+	json_object_object_add(opts, "fill_pct", json_object_new_int(o->fill));
+}
+
+BENCH_TOOL(pressure) = {
+	.name = "pressure",
+	.help = "alloc latency idle and under a fragmenting co-runner, vmstat deltas",
+	.default_sizes = "1M,16M",
+	.iters = 30,
+	.needs_heap = true,
+	.options = (const char *const[]){ "fill", NULL },
+	.cases = "heap size load=idle,pressure",
+	.options_json = pressure_json,
+	.run = run_pressure,
+};

@@ -38,9 +38,8 @@ static int tracer_wait(struct tracer *t)
 			return -errno;
 	if (WIFEXITED(status) && !WEXITSTATUS(status))
 		return 0;
-	fprintf(stderr, "heaplab-bench: tracer: %s %d\n",
-		WIFEXITED(status) ? "exited with status" : "killed by signal",
-		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	hl_wait_msg(line, sizeof(line), status);
+	fprintf(stderr, "heaplab-bench: tracer: %s\n", line);
 	return -ECHILD;
 }
 
@@ -142,7 +141,7 @@ static double pct(struct samples *traced, struct samples *plain)
 	return p.p50 ? 100.0 * ((double)t.p50 / (double)p.p50 - 1) : 0;
 }
 
-int run_tracer(struct opts *o, struct json_object *results)
+static int run_tracer(struct opts *o, struct json_object *results)
 {
 	static const char *const arm_names[2][2] = {
 		{ "alloc", "free" }, { "traced_alloc", "traced_free" },
@@ -238,3 +237,27 @@ out:
 	free(c);
 	return ret;
 }
+
+static void tracer_json(const struct opts *o, struct json_object *opts)
+{
+	struct json_object *arr = json_object_new_array();
+	int i;
+
+	json_object_object_add(opts, "tracer", json_object_new_string(o->tracer ? o->tracer : ""));
+	json_object_object_add(opts, "rounds", json_object_new_int(o->rounds));
+	for (i = 0; i < o->ntracer_args; i++)
+		json_object_array_add(arr, json_object_new_string(o->tracer_args[i]));
+	json_object_object_add(opts, "tracer_args", arr);
+}
+
+BENCH_TOOL(tracer) = {
+	.name = "tracer",
+	.help = "alloc latency untraced against bpf/heaptrace attached, rounds alternated",
+	.default_sizes = "4K,64K,1M,16M",
+	.iters = 100,
+	.needs_heap = true,
+	.options = (const char *const[]){ "tracer", "tracer-json", "tracer-arg", "rounds", NULL },
+	.cases = "heap size",
+	.options_json = tracer_json,
+	.run = run_tracer,
+};

@@ -39,18 +39,12 @@ static const char *tracefs(void)
 	return NULL;
 }
 
-static int write_file(const char *dir, const char *file, const char *val, int trunc)
+static int write_file(const char *dir, const char *file, const char *val)
 {
 	char path[256];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | (trunc ? O_TRUNC : 0));
-	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -1;
-	if (fd >= 0)
-		close(fd);
-	return ret;
+	return hl_write_str(path, val);
 }
 
 /* Collects every heaplab_zero event in the trace buffer as a sample. */
@@ -163,14 +157,14 @@ static int zero_case(struct opts *o, const char *name, int heap, unsigned long l
 		return -ENOMEM;
 	fprintf(stderr, "zero: %s %lluK x %d\n", name, size >> 10, iters);
 	alloc_free_rounds(name, heap, size, o->warmup, 0, NULL, NULL);
-	if (write_file(ctx->tracefs, "trace", "", 1) || write_file(ctx->tracefs, EVENT, "1", 0)) {
+	if (write_file(ctx->tracefs, "trace", "") || write_file(ctx->tracefs, EVENT, "1")) {
 		fprintf(stderr, "heaplab-bench: zero: cannot enable %s/%s\n", ctx->tracefs, EVENT);
 		return 1;
 	}
 	case_begin(o, &ps);
 	failed = alloc_free_rounds(name, heap, size, 0, iters, NULL, NULL);
 	case_end(o, &ps, r);
-	write_file(ctx->tracefs, EVENT, "0", 0);
+	write_file(ctx->tracefs, EVENT, "0");
 	read_zero_events(ctx->tracefs, &s, &pages);
 	if (!s.n) {
 		printf("%-24s %9lluK   not observable (zeroes in the page allocator, "
@@ -190,7 +184,7 @@ static int zero_case(struct opts *o, const char *name, int heap, unsigned long l
 	return failed;
 }
 
-int run_zero(struct opts *o, struct json_object *results)
+static int run_zero(struct opts *o, struct json_object *results)
 {
 	struct zero_ctx ctx = { .tracefs = tracefs(), .results = results };
 	int ret;
@@ -207,3 +201,12 @@ int run_zero(struct opts *o, struct json_object *results)
 	}
 	return for_each_case(o, zero_case, &ctx) || ret;
 }
+
+BENCH_TOOL(zero) = {
+	.name = "zero",
+	.help = "page zeroing cost: in the allocation path, and the kernel's clear_page",
+	.default_sizes = "64K,1M,16M",
+	.iters = 30,
+	.cases = "heap+kernel:clear_highpage size",
+	.run = run_zero,
+};

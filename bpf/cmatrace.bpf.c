@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bits.bpf.h"
+#include "probes.bpf.h"
 #include "cmatrace.h"
 
 const volatile __u32 targ_tgid;
@@ -129,63 +130,14 @@ static __always_inline void acr_exit(int ret)
 	f->slot_acr[log2_slot(d)]++;
 }
 
-SEC("fentry/cma_alloc")
-int BPF_PROG(fe_cma_alloc, struct cma *cma, unsigned long count)
-{
-	alloc_enter(cma, count);
-	return 0;
-}
-
-SEC("fexit/cma_alloc")
-int BPF_PROG(fx_cma_alloc, struct cma *cma, unsigned long count,
-	     unsigned int align, bool no_warn, struct page *ret)
-{
-	alloc_exit(ret != NULL);
-	return 0;
-}
-
-SEC("kprobe/cma_alloc")
-int BPF_KPROBE(kp_cma_alloc, struct cma *cma, unsigned long count)
-{
-	alloc_enter(cma, count);
-	return 0;
-}
-
-SEC("kretprobe/cma_alloc")
-int BPF_KRETPROBE(kr_cma_alloc, struct page *ret)
-{
-	alloc_exit(ret != NULL);
-	return 0;
-}
-
-SEC("fentry/alloc_contig_range")
-int BPF_PROG(fe_alloc_contig_range)
-{
-	acr_enter();
-	return 0;
-}
-
-SEC("fexit/alloc_contig_range")
-int BPF_PROG(fx_alloc_contig_range, unsigned long start, unsigned long end,
-	     unsigned int migratetype, gfp_t gfp, int ret)
-{
-	acr_exit(ret);
-	return 0;
-}
-
-SEC("kprobe/alloc_contig_range")
-int BPF_KPROBE(kp_alloc_contig_range)
-{
-	acr_enter();
-	return 0;
-}
-
-SEC("kretprobe/alloc_contig_range")
-int BPF_KRETPROBE(kr_alloc_contig_range, int ret)
-{
-	acr_exit(ret);
-	return 0;
-}
+PROBES(cma_alloc, (struct cma *cma, unsigned long count), alloc_enter(cma, count);,
+       (struct cma *cma, unsigned long count, unsigned int align, bool no_warn,
+	struct page *ret),
+       (struct page *ret), alloc_exit(ret != NULL);)
+PROBES(alloc_contig_range, (), acr_enter();,
+       (unsigned long start, unsigned long end, unsigned int migratetype, gfp_t gfp,
+	int ret),
+       (int ret), acr_exit(ret);)
 
 static __always_inline void on_retry(void)
 {
@@ -195,19 +147,7 @@ static __always_inline void on_retry(void)
 		f->retries++;
 }
 
-SEC("tp_btf/cma_alloc_busy_retry")
-int BPF_PROG(tb_cma_alloc_busy_retry)
-{
-	on_retry();
-	return 0;
-}
-
-SEC("raw_tp/cma_alloc_busy_retry")
-int BPF_PROG(rt_cma_alloc_busy_retry)
-{
-	on_retry();
-	return 0;
-}
+TP_PROBES(cma_alloc_busy_retry, (), on_retry();)
 
 static __always_inline void on_migrate(unsigned long succeeded,
 				       unsigned long failed, int reason)
@@ -220,22 +160,10 @@ static __always_inline void on_migrate(unsigned long succeeded,
 	}
 }
 
-SEC("tp_btf/mm_migrate_pages")
-int BPF_PROG(tb_mm_migrate_pages, unsigned long succeeded, unsigned long failed,
-	     unsigned long thp_succeeded, unsigned long thp_failed,
-	     unsigned long thp_split, enum migrate_mode mode, int reason)
-{
-	on_migrate(succeeded, failed, reason);
-	return 0;
-}
-
-SEC("raw_tp/mm_migrate_pages")
-int BPF_PROG(rt_mm_migrate_pages, unsigned long succeeded, unsigned long failed,
-	     unsigned long thp_succeeded, unsigned long thp_failed,
-	     unsigned long thp_split, enum migrate_mode mode, int reason)
-{
-	on_migrate(succeeded, failed, reason);
-	return 0;
-}
+TP_PROBES(mm_migrate_pages,
+	  (unsigned long succeeded, unsigned long failed, unsigned long thp_succeeded,
+	   unsigned long thp_failed, unsigned long thp_split, enum migrate_mode mode,
+	   int reason),
+	  on_migrate(succeeded, failed, reason);)
 
 char LICENSE[] SEC("license") = "GPL";

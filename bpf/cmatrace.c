@@ -18,7 +18,10 @@
 
 #include "cmatrace.h"
 #include "cmatrace.skel.h"
-#include "trace_helpers.h"
+#include "attach_helpers.h"
+#include "hist_helpers.h"
+#include "json_helpers.h"
+#include "tool_helpers.h"
 
 #define TOOL "cmatrace"
 
@@ -93,8 +96,9 @@ static int row_cmp(const void *a, const void *b)
 	return c ? c : (int)x->key.bucket - (int)y->key.bucket;
 }
 
-static int read_stats(struct cmatrace_bpf *skel)
+static int read_stats(void *ctx)
 {
+	struct cmatrace_bpf *skel = ctx;
 	int fd = bpf_map__fd(skel->maps.stats);
 	struct ct_key key, *prev = NULL;
 
@@ -119,7 +123,7 @@ static double mean(unsigned long long sum, unsigned long long n)
 	return n ? (double)sum / n : 0;
 }
 
-static void print_rows(void)
+static void print_rows(void *ctx __attribute__((unused)))
 {
 	char a[32], b[32], c[32], d[32], sz[32];
 	int i;
@@ -154,7 +158,7 @@ static void print_rows(void)
 
 #define ADD_U64(o, k, v) json_object_object_add(o, k, json_object_new_uint64(v))
 
-static int write_json(double elapsed)
+static int write_json(void *ctx __attribute__((unused)), double elapsed)
 {
 	const char *names[NR_TARGETS];
 	enum attach_how hows[NR_TARGETS];
@@ -203,7 +207,9 @@ int main(int argc, char **argv)
 	struct cmatrace_bpf *skel = NULL;
 	struct link_set links = { };
 	struct ksyms_btf *k = NULL;
-	double elapsed;
+	struct trace_report report = {
+		.read = read_stats, .print = print_rows, .json = write_json,
+	};
 	int err, rc = 1;
 	size_t t;
 
@@ -257,17 +263,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, " %s %s%s", targets[t].name, how_str(targets[t].how),
 			t + 1 < NR_TARGETS ? "," : "\n");
 
-	rc = trace_run(&env, "cma_alloc()", &elapsed);
-	link_set_destroy(&links);
-	err = read_stats(skel);
-	if (err) {
-		fprintf(stderr, TOOL ": reading the maps: %s\n", strerror(-err));
-		rc = 1;
-		goto out;
-	}
-	print_rows();
-	if (env.json && write_json(elapsed))
-		rc = 1;
+	report.ctx = skel;
+	rc = trace_and_report(&env, "cma_alloc()", &links, &report);
 out:
 	link_set_destroy(&links);
 	cmatrace_bpf__destroy(skel);

@@ -16,6 +16,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bits.bpf.h"
+#include "probes.bpf.h"
 #include "heaptrace.h"
 
 /* Only this process, if set (-p). */
@@ -411,264 +412,47 @@ static __always_inline struct dma_buf *fault_dmabuf(struct vm_fault *vmf)
 	return BPF_CORE_READ(vmf, vma, vm_file, private_data);
 }
 
-/*
- * Program names: fe_/fx_ (fentry/fexit) and kp_/kr_ (kprobe/kretprobe)
- * followed by the function; tb_/rt_ (tp_btf/raw_tp) and the tracepoint.
- * heaptrace.c enables one pair per function by these names.
- */
-
 /* ioctls */
-SEC("fentry/heaplab_heap_ioctl")
-int BPF_PROG(fe_heaplab_heap_ioctl)
-{
-	ioctl_enter(IMPL_HEAPLAB);
-	return 0;
-}
-
-SEC("fexit/heaplab_heap_ioctl")
-int BPF_PROG(fx_heaplab_heap_ioctl, struct file *file, unsigned int cmd,
-	     unsigned long arg, long ret)
-{
-	ioctl_exit(ret);
-	return 0;
-}
-
-SEC("kprobe/heaplab_heap_ioctl")
-int BPF_KPROBE(kp_heaplab_heap_ioctl)
-{
-	ioctl_enter(IMPL_HEAPLAB);
-	return 0;
-}
-
-SEC("kretprobe/heaplab_heap_ioctl")
-int BPF_KRETPROBE(kr_heaplab_heap_ioctl, long ret)
-{
-	ioctl_exit(ret);
-	return 0;
-}
-
-SEC("fentry/dma_heap_ioctl")
-int BPF_PROG(fe_dma_heap_ioctl)
-{
-	ioctl_enter(IMPL_UPSTREAM);
-	return 0;
-}
-
-SEC("fexit/dma_heap_ioctl")
-int BPF_PROG(fx_dma_heap_ioctl, struct file *file, unsigned int cmd,
-	     unsigned long arg, long ret)
-{
-	ioctl_exit(ret);
-	return 0;
-}
-
-SEC("kprobe/dma_heap_ioctl")
-int BPF_KPROBE(kp_dma_heap_ioctl)
-{
-	ioctl_enter(IMPL_UPSTREAM);
-	return 0;
-}
-
-SEC("kretprobe/dma_heap_ioctl")
-int BPF_KRETPROBE(kr_dma_heap_ioctl, long ret)
-{
-	ioctl_exit(ret);
-	return 0;
-}
+PROBES(heaplab_heap_ioctl, (), ioctl_enter(IMPL_HEAPLAB);,
+       (struct file *file, unsigned int cmd, unsigned long arg, long ret), (long ret),
+       ioctl_exit(ret);)
+PROBES(dma_heap_ioctl, (), ioctl_enter(IMPL_UPSTREAM);,
+       (struct file *file, unsigned int cmd, unsigned long arg, long ret), (long ret),
+       ioctl_exit(ret);)
 
 /* which heap: heaplab's tracepoint, upstream's allocate ops */
-SEC("tp_btf/heaplab_alloc_start")
-int BPF_PROG(tb_heaplab_alloc_start, const char *heap, unsigned long len)
-{
-	ioctl_heap(IMPL_HEAPLAB, heap, len, false);
-	return 0;
-}
-
-SEC("raw_tp/heaplab_alloc_start")
-int BPF_PROG(rt_heaplab_alloc_start, const char *heap, unsigned long len)
-{
-	ioctl_heap(IMPL_HEAPLAB, heap, len, false);
-	return 0;
-}
-
-SEC("fentry/system_heap_allocate")
-int BPF_PROG(fe_system_heap_allocate, struct dma_heap *heap, unsigned long len)
-{
-	ioctl_heap(IMPL_UPSTREAM, BPF_CORE_READ(heap, name), len, false);
-	return 0;
-}
-
-SEC("kprobe/system_heap_allocate")
-int BPF_KPROBE(kp_system_heap_allocate, struct dma_heap *heap, unsigned long len)
-{
-	ioctl_heap(IMPL_UPSTREAM, BPF_CORE_READ(heap, name), len, false);
-	return 0;
-}
-
-SEC("fentry/cma_heap_allocate")
-int BPF_PROG(fe_cma_heap_allocate, struct dma_heap *heap, unsigned long len)
-{
-	ioctl_heap(IMPL_UPSTREAM, BPF_CORE_READ(heap, name), len, true);
-	return 0;
-}
-
-SEC("fexit/cma_heap_allocate")
-int BPF_PROG(fx_cma_heap_allocate)
-{
-	heap_op_exit();
-	return 0;
-}
-
-SEC("kprobe/cma_heap_allocate")
-int BPF_KPROBE(kp_cma_heap_allocate, struct dma_heap *heap, unsigned long len)
-{
-	ioctl_heap(IMPL_UPSTREAM, BPF_CORE_READ(heap, name), len, true);
-	return 0;
-}
-
-SEC("kretprobe/cma_heap_allocate")
-int BPF_KRETPROBE(kr_cma_heap_allocate)
-{
-	heap_op_exit();
-	return 0;
-}
+TP_PROBES(heaplab_alloc_start, (const char *heap, unsigned long len),
+	  ioctl_heap(IMPL_HEAPLAB, heap, len, false);)
+ENTRY_PROBES(system_heap_allocate, (struct dma_heap *heap, unsigned long len),
+	     ioctl_heap(IMPL_UPSTREAM, BPF_CORE_READ(heap, name), len, false);)
+PROBES(cma_heap_allocate, (struct dma_heap *heap, unsigned long len),
+       ioctl_heap(IMPL_UPSTREAM, BPF_CORE_READ(heap, name), len, true);,
+       (), (), heap_op_exit();)
 
 /* page allocation */
-SEC("fentry/__alloc_pages")
-int BPF_PROG(fe___alloc_pages, gfp_t gfp, unsigned int order)
-{
-	pages_enter(gfp, order);
-	return 0;
-}
-
-SEC("fexit/__alloc_pages")
-int BPF_PROG(fx___alloc_pages, gfp_t gfp, unsigned int order, int nid,
-	     nodemask_t *nodemask, struct page *ret)
-{
-	pages_exit(ret != NULL);
-	return 0;
-}
-
-SEC("kprobe/__alloc_pages")
-int BPF_KPROBE(kp___alloc_pages, gfp_t gfp, unsigned int order)
-{
-	pages_enter(gfp, order);
-	return 0;
-}
-
-SEC("kretprobe/__alloc_pages")
-int BPF_KRETPROBE(kr___alloc_pages, struct page *ret)
-{
-	pages_exit(ret != NULL);
-	return 0;
-}
-
-SEC("fentry/cma_alloc")
-int BPF_PROG(fe_cma_alloc)
-{
-	cma_enter();
-	return 0;
-}
-
-SEC("fexit/cma_alloc")
-int BPF_PROG(fx_cma_alloc, struct cma *cma, unsigned long count,
-	     unsigned int align, bool no_warn, struct page *ret)
-{
-	pages_exit(ret != NULL);
-	return 0;
-}
-
-SEC("kprobe/cma_alloc")
-int BPF_KPROBE(kp_cma_alloc)
-{
-	cma_enter();
-	return 0;
-}
-
-SEC("kretprobe/cma_alloc")
-int BPF_KRETPROBE(kr_cma_alloc, struct page *ret)
-{
-	pages_exit(ret != NULL);
-	return 0;
-}
+PROBES(__alloc_pages, (gfp_t gfp, unsigned int order), pages_enter(gfp, order);,
+       (gfp_t gfp, unsigned int order, int nid, nodemask_t *nodemask, struct page *ret),
+       (struct page *ret), pages_exit(ret != NULL);)
+PROBES(cma_alloc, (), cma_enter();,
+       (struct cma *cma, unsigned long count, unsigned int align, bool no_warn,
+	struct page *ret),
+       (struct page *ret), pages_exit(ret != NULL);)
 
 /* zeroing */
-SEC("tp_btf/heaplab_zero")
-int BPF_PROG(tb_heaplab_zero, const char *heap, unsigned long pages,
-	     __u64 duration_ns)
+static __always_inline void zero_add(__u64 duration_ns)
 {
 	struct inflight *f = cur();
 
 	if (f)
 		f->sum[ST_ZERO] += duration_ns;
-	return 0;
 }
 
-SEC("raw_tp/heaplab_zero")
-int BPF_PROG(rt_heaplab_zero, const char *heap, unsigned long pages,
-	     __u64 duration_ns)
-{
-	struct inflight *f = cur();
-
-	if (f)
-		f->sum[ST_ZERO] += duration_ns;
-	return 0;
-}
-
-SEC("fentry/kernel_init_pages")
-int BPF_PROG(fe_kernel_init_pages)
-{
-	init_pages_enter();
-	return 0;
-}
-
-SEC("fexit/kernel_init_pages")
-int BPF_PROG(fx_kernel_init_pages)
-{
-	init_pages_exit();
-	return 0;
-}
-
-SEC("kprobe/kernel_init_pages")
-int BPF_KPROBE(kp_kernel_init_pages)
-{
-	init_pages_enter();
-	return 0;
-}
-
-SEC("kretprobe/kernel_init_pages")
-int BPF_KRETPROBE(kr_kernel_init_pages)
-{
-	init_pages_exit();
-	return 0;
-}
+TP_PROBES(heaplab_zero, (const char *heap, unsigned long pages, __u64 duration_ns),
+	  zero_add(duration_ns);)
+PROBES(kernel_init_pages, (), init_pages_enter();, (), (), init_pages_exit();)
 
 /* sg_table, export and fd: shared by both heap families */
-#define STAGE_PROBES(fn, st)						\
-SEC("fentry/" #fn)							\
-int BPF_PROG(fe_##fn)							\
-{									\
-	stage_enter(st);						\
-	return 0;							\
-}									\
-SEC("fexit/" #fn)							\
-int BPF_PROG(fx_##fn)							\
-{									\
-	stage_exit(st);							\
-	return 0;							\
-}									\
-SEC("kprobe/" #fn)							\
-int BPF_KPROBE(kp_##fn)							\
-{									\
-	stage_enter(st);						\
-	return 0;							\
-}									\
-SEC("kretprobe/" #fn)							\
-int BPF_KRETPROBE(kr_##fn)						\
-{									\
-	stage_exit(st);							\
-	return 0;							\
-}
+#define STAGE_PROBES(fn, st) PROBES(fn, (), stage_enter(st);, (), (), stage_exit(st);)
 
 STAGE_PROBES(sg_alloc_table, ST_SGTABLE)
 STAGE_PROBES(dma_buf_export, ST_EXPORT)
@@ -677,57 +461,12 @@ STAGE_PROBES(fd_install, ST_FD)
 
 /* buffer operations whose first argument is the dma_buf */
 #define OP_PROBES(fn, impl, st)						\
-SEC("fentry/" #fn)							\
-int BPF_PROG(fe_##fn, struct dma_buf *dmabuf)				\
-{									\
-	op_enter(impl, st, dmabuf);					\
-	return 0;							\
-}									\
-SEC("fexit/" #fn)							\
-int BPF_PROG(fx_##fn)							\
-{									\
-	op_exit(st);							\
-	return 0;							\
-}									\
-SEC("kprobe/" #fn)							\
-int BPF_KPROBE(kp_##fn, struct dma_buf *dmabuf)				\
-{									\
-	op_enter(impl, st, dmabuf);					\
-	return 0;							\
-}									\
-SEC("kretprobe/" #fn)							\
-int BPF_KRETPROBE(kr_##fn)						\
-{									\
-	op_exit(st);							\
-	return 0;							\
-}
+	PROBES(fn, (struct dma_buf *dmabuf), op_enter(impl, st, dmabuf);, (), (), op_exit(st);)
 
 /* fault handlers: the dma_buf is the mapped file's */
 #define FAULT_PROBES(fn, impl)						\
-SEC("fentry/" #fn)							\
-int BPF_PROG(fe_##fn, struct vm_fault *vmf)				\
-{									\
-	op_enter(impl, ST_FAULT, fault_dmabuf(vmf));			\
-	return 0;							\
-}									\
-SEC("fexit/" #fn)							\
-int BPF_PROG(fx_##fn)							\
-{									\
-	op_exit(ST_FAULT);						\
-	return 0;							\
-}									\
-SEC("kprobe/" #fn)							\
-int BPF_KPROBE(kp_##fn, struct vm_fault *vmf)				\
-{									\
-	op_enter(impl, ST_FAULT, fault_dmabuf(vmf));			\
-	return 0;							\
-}									\
-SEC("kretprobe/" #fn)							\
-int BPF_KRETPROBE(kr_##fn)						\
-{									\
-	op_exit(ST_FAULT);						\
-	return 0;							\
-}
+	PROBES(fn, (struct vm_fault *vmf), op_enter(impl, ST_FAULT, fault_dmabuf(vmf));, \
+	       (), (), op_exit(ST_FAULT);)
 
 OP_PROBES(heaplab_mmap, IMPL_HEAPLAB, ST_MMAP)
 OP_PROBES(heaplab_begin_cpu_access, IMPL_HEAPLAB, ST_BEGIN_CPU)

@@ -22,7 +22,10 @@
 
 #include "heaptrace.h"
 #include "heaptrace.skel.h"
-#include "trace_helpers.h"
+#include "attach_helpers.h"
+#include "hist_helpers.h"
+#include "json_helpers.h"
+#include "tool_helpers.h"
 
 #define TOOL "heaptrace"
 
@@ -320,8 +323,9 @@ static int entry_cmp(const void *a, const void *b)
 	return x->bucket - y->bucket;
 }
 
-static int read_maps(struct heaptrace_bpf *skel)
+static int read_maps(void *ctx)
 {
+	struct heaptrace_bpf *skel = ctx;
 	int hfd = bpf_map__fd(skel->maps.hists), ofd = bpf_map__fd(skel->maps.orders);
 	struct ht_order_key okey, *oprev = NULL;
 	struct ht_key key, *prev = NULL;
@@ -406,7 +410,7 @@ static void print_order(const struct entry *e)
 	printf("\n");
 }
 
-static void print_results(void)
+static void print_results(void *ctx __attribute__((unused)))
 {
 	char sz[32];
 	int i, s;
@@ -465,7 +469,7 @@ static struct json_object *hist_json(const struct ht_hist *h)
 	return o;
 }
 
-static int write_json(double elapsed)
+static int write_json(void *ctx __attribute__((unused)), double elapsed)
 {
 	const char *names[NR_TARGETS];
 	enum attach_how hows[NR_TARGETS];
@@ -521,7 +525,9 @@ int main(int argc, char **argv)
 	struct link_set links = { };
 	struct ksyms_btf *k = NULL;
 	bool on[NR_GROUPS];
-	double elapsed;
+	struct trace_report report = {
+		.read = read_maps, .print = print_results, .json = write_json,
+	};
 	size_t i;
 
 	if (parse_args(argc, argv))
@@ -587,18 +593,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, TOOL ":   %-40s %s\n", targets[i].name,
 				how_str(targets[i].how));
 
-	rc = trace_run(&env, "DMA-BUF heap allocations", &elapsed);
-	/* Detach first: what is read below no longer changes. */
-	link_set_destroy(&links);
-	err = read_maps(skel);
-	if (err) {
-		fprintf(stderr, TOOL ": reading the maps: %s\n", strerror(-err));
-		rc = 1;
-		goto out;
-	}
-	print_results();
-	if (env.json && write_json(elapsed))
-		rc = 1;
+	report.ctx = skel;
+	rc = trace_and_report(&env, "DMA-BUF heap allocations", &links, &report);
 out:
 	link_set_destroy(&links);
 	heaptrace_bpf__destroy(skel);

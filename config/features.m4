@@ -33,10 +33,9 @@ AC_DEFUN([HEAPLAB_FEATURES], [
 		      [AC_MSG_RESULT([no])
 		       AC_MSG_ERROR([reports/ needs them: apt-get install python3-matplotlib python3-numpy python3-scipy python3-jsonschema])])
 	])
-	AS_IF([test "$enable_bench$enable_stress" != nono], [
-		PKG_CHECK_MODULES([JSONC], [json-c], [],
-			[AC_MSG_ERROR([json-c not found (JSON output of bench/ and stress/): apt-get install libjson-c-dev])])
-	])
+	dnl lib/ writes the "machine" block of every tool's JSON.
+	PKG_CHECK_MODULES([JSONC], [json-c], [],
+		[AC_MSG_ERROR([json-c not found (JSON output of lib/, bench/, stress/, bpf/): apt-get install libjson-c-dev])])
 
 	AM_CONDITIONAL([ENABLE_BENCH], [test "$enable_bench" = yes])
 	AM_CONDITIONAL([ENABLE_BPF], [test "$enable_bpf" = yes])

@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,32 +24,6 @@
 #include "stress.h"
 
 #define BUFINFO "/sys/kernel/debug/dma_buf/bufinfo"
-
-int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-long read_long(const char *path)
-{
-	char buf[64] = "";
-	FILE *f = fopen(path, "re");
-	long v = -1;
-
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			v = strtol(buf, NULL, 0);
-		fclose(f);
-	}
-	return v;
-}
 
 static long dmabuf_count(void)
 {
@@ -69,25 +42,11 @@ static long dmabuf_count(void)
 /* heaplab's debugfs stat @key of the heap behind @path; -1 for other heaps. */
 static long long heap_stat(const char *path, const char *key)
 {
-	char p[256], line[128], *dup = strdup(path);
-	size_t n = strlen(key);
-	long long v = -1;
-	FILE *f;
+	const char *name = strrchr(path, '/');
 
-	if (!dup)
+	if (hl_heap_impl(path) != HL_IMPL_HEAPLAB)
 		return -1;
-	snprintf(p, sizeof(p), "/sys/kernel/debug/heaplab/%s/stats", basename(dup));
-	free(dup);
-	if (!strstr(path, "/heaplab/"))
-		return -1;
-	f = fopen(p, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ' ')
-			v = strtoll(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
+	return hl_heap_stat(name ? name + 1 : path, key);
 }
 
 static void meminfo(struct snapshot *s)
@@ -104,20 +63,6 @@ static void meminfo(struct snapshot *s)
 		sscanf(line, "CmaFree: %ld", &s->cmafree_kb);
 	}
 	fclose(f);
-}
-
-static uint64_t vmstat_oom_kills(void)
-{
-	char line[128];
-	unsigned long long v = 0;
-	FILE *f = fopen("/proc/vmstat", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		sscanf(line, "oom_kill %llu", &v);
-	fclose(f);
-	return v;
 }
 
 /* Pages on the per-CPU free lists, all zones ("count:" in each pageset). */
@@ -139,24 +84,14 @@ static long pcp_kb(void)
 /* Pages each CMA area has handed out; none listed without debugfs or CMA. */
 static void cma_used(struct snapshot *s)
 {
-	const char *root = "/sys/kernel/debug/cma";
-	char path[300];
-	struct dirent *d;
-	DIR *dir = opendir(root);
+	struct hl_cma_area a[HL_MAX_CMA_AREAS];
+	int i;
 
-	s->ncma = 0;
-	while (dir && (d = readdir(dir)) && s->ncma < MAX_CMA_AREAS) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/used", root, d->d_name);
-		s->cma_used[s->ncma] = read_long(path);
-		if (s->cma_used[s->ncma] < 0)
-			continue;
-		snprintf(s->cma_name[s->ncma], sizeof(s->cma_name[0]), "%.63s", d->d_name);
-		s->ncma++;
+	s->ncma = hl_cma_areas(a, HL_MAX_CMA_AREAS);
+	for (i = 0; i < s->ncma; i++) {
+		s->cma_used[i] = a[i].used;
+		snprintf(s->cma_name[i], sizeof(s->cma_name[0]), "%s", a[i].name);
 	}
-	if (dir)
-		closedir(dir);
 }
 
 /*
@@ -172,13 +107,13 @@ static void settle(void)
 	DIR *dir;
 
 	sync();
-	write_file("/proc/sys/vm/drop_caches", "3");
+	hl_write_str("/proc/sys/vm/drop_caches", "3");
 	dir = opendir("/sys/kernel/slab");
 	while (dir && (d = readdir(dir))) {
 		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", d->d_name);
-		write_file(path, "1");
+		hl_write_str(path, "1");
 	}
 	if (dir)
 		closedir(dir);
@@ -202,7 +137,7 @@ int snapshot(const struct opts *o, struct snapshot *s)
 	meminfo(s);
 	s->pcp_kb = pcp_kb();
 	cma_used(s);
-	s->oom_kills = vmstat_oom_kills();
+	s->oom_kills = hl_oom_kills();
 	return 0;
 }
 
@@ -291,7 +226,7 @@ int check_leaks(const struct opts *o, const struct snapshot *base, struct json_o
 		json_object_object_add(leaks, key, json_object_new_int64(d));
 		if (d)
 			fail("leak: CMA area %s has %ld page(s) %s than at the start "
-			     "(debugfs cma/%s/used, baseline %ld)", base->cma_name[i],
+			     "(debugfs cma/%s/used, baseline %lld)", base->cma_name[i],
 			     d < 0 ? -d : d, d < 0 ? "fewer out" : "more out",
 			     base->cma_name[i], base->cma_used[i]);
 	}
@@ -299,8 +234,8 @@ int check_leaks(const struct opts *o, const struct snapshot *base, struct json_o
 		fail("leak: free memory (MemFree + per-CPU lists) is %ld KiB below its baseline "
 		     "(tolerance %ld KiB)", dfree, tol);
 	if (now.oom_kills != base->oom_kills) {
-		fail("the OOM killer killed %llu process(es)",
-		     (unsigned long long)(now.oom_kills - base->oom_kills));
+		fail("the OOM killer killed %lld process(es)",
+		     now.oom_kills - base->oom_kills);
 		bad = 1;
 	}
 	return bad;
@@ -337,13 +272,13 @@ int kmemleak_scan(struct json_object *leaks)
 	int n;
 
 	sleep(6);
-	if (write_file(km, "scan")) {
+	if (hl_write_str(km, "scan")) {
 		fail("kmemleak: %s: cannot scan (not the debug kernel?)", km);
 		return 1;
 	}
 	n = kmemleak_reports(km, 0);
 	if (n > 0) {
-		write_file(km, "scan");
+		hl_write_str(km, "scan");
 		n = kmemleak_reports(km, 1);
 	}
 	if (n < 0)

@@ -45,7 +45,7 @@ static int attr_set(const char *attr, const char *knob, const char *val)
 	int ret;
 
 	snprintf(p, sizeof(p), DBG "%s/%s", attr, knob);
-	ret = write_file(p, val);
+	ret = hl_write_str(p, val) ? -errno : 0;
 	if (ret)
 		fail("fault: %s: %s", p, strerror(-ret));
 	return ret;
@@ -56,7 +56,7 @@ static long attr_times(const char *attr)
 	char p[128];
 
 	snprintf(p, sizeof(p), DBG "%s/times", attr);
-	return read_long(p);
+	return hl_read_num(p);
 }
 
 /* The filters first and the probability last: never a moment of global failure. */
@@ -103,7 +103,7 @@ static void injected_err(struct step_ctx *x, const char *what, int err)
 	count_err(x->c, err, err == ENOMEM);
 	if (err != ENOMEM)
 		fail("fault: %s: %s: %s under %s: %s, not ENOMEM", x->heap, what,
-		     strerror(err), x->attr, errname(err));
+		     strerror(err), x->attr, hl_errname(err));
 }
 
 /* One op: alloc, sync and vgem round trip under injection; verify outside. */
@@ -116,7 +116,8 @@ static void fault_op(struct step_ctx *x, int heap, int vgem, uint64_t *rng, bool
 	void *p;
 
 	self_fail(1);
-	fd = heap_alloc(heap, len, &err);
+	fd = hl_alloc_rw(heap, len);
+	err = errno;
 	self_fail(0);
 	x->c->calls++;
 	if (fd < 0) {
@@ -124,9 +125,9 @@ static void fault_op(struct step_ctx *x, int heap, int vgem, uint64_t *rng, bool
 		return;
 	}
 	x->c->bytes += len;
-	p = map_buf(fd, len);
+	p = hl_map(fd, len);
 	if (p) {
-		long off = verify ? first_not(p, len, 0) : -1;
+		long off = verify ? hl_first_not(p, len, 0) : -1;
 
 		if (off >= 0) {
 			x->c->verify_failures++;
@@ -135,13 +136,13 @@ static void fault_op(struct step_ctx *x, int heap, int vgem, uint64_t *rng, bool
 		}
 	}
 	self_fail(1);
-	r = buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+	r = hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
 	err = errno;
 	self_fail(0);
 	x->c->calls++;
 	if (r)
 		injected_err(x, "sync start", err);
-	else if (buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW))
+	else if (hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW))
 		fail("fault: %s: sync end: %s", x->heap, strerror(errno));
 	if (vgem >= 0) {
 		imp.fd = fd;
@@ -182,7 +183,7 @@ int run_fault(struct opts *o, struct json_object *root)
 	double per_step = o->duration / nsteps / o->nheaps;
 	struct json_object *steps = json_object_new_array();
 	uint64_t rng = o->seed;
-	int a, pi, ii, h, failed = 0, vgem = open_vgem();
+	int a, pi, ii, h, failed = 0, vgem = hl_open_vgem();
 
 	make_it_fail = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
 	if (make_it_fail < 0 || self_fail(0)) {
@@ -198,7 +199,7 @@ int run_fault(struct opts *o, struct json_object *root)
 					struct counters c = { 0 };
 					struct step_ctx x = { &c, o->heaps[h], attrs[a] };
 					struct json_object *s;
-					double end = now_s() + per_step;
+					double end = hl_now_s() + per_step;
 					long before, injected;
 					int heap = open(o->heaps[h], O_RDWR | O_CLOEXEC);
 
@@ -209,7 +210,7 @@ int run_fault(struct opts *o, struct json_object *root)
 						continue;
 					}
 					before = attr_times(attrs[a]);
-					while (now_s() < end)
+					while (hl_now_s() < end)
 						fault_op(&x, heap, vgem, &rng, o->verify);
 					injected = before - attr_times(attrs[a]);
 					attr_off(attrs[a]);

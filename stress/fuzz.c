@@ -33,7 +33,7 @@ static const char *const action_names[A_NR] = {
 struct fuzz {
 	const struct opts *o;
 	uint64_t rng;
-	int heaps[MAX_HEAPS];
+	int heaps[HL_MAX_HEAPS];
 	int base;			/* lowest fd the fuzzer does not own */
 	int nullfd, buf;		/* /dev/null; a live dma-buf */
 	size_t buf_len;
@@ -173,7 +173,7 @@ static void fuzz_heap(struct fuzz *f)
 		if (ours(heap) && valid && err != ENOMEM) {
 			f->rejected_valid++;
 			fail("fuzz: %s: a valid request (len %llu, cmd %#x) failed with %s, seed %llu",
-			     heap, (unsigned long long)good.len, cmd, errname(err),
+			     heap, (unsigned long long)good.len, cmd, hl_errname(err),
 			     (unsigned long long)f->o->seed);
 		}
 	} else if (ours(heap) && !valid) {
@@ -218,7 +218,7 @@ static void fuzz_dmabuf(struct fuzz *f)
 	if (r)
 		count_err(&f->c[A_DMABUF], errno, true);
 	else if (cmd == DMA_BUF_IOCTL_SYNC && (((struct dma_buf_sync *)b)->flags & DMA_BUF_SYNC_END) == 0)
-		buf_sync(f->buf, (((struct dma_buf_sync *)b)->flags & DMA_BUF_SYNC_RW) | DMA_BUF_SYNC_END);
+		hl_sync(f->buf, (((struct dma_buf_sync *)b)->flags & DMA_BUF_SYNC_RW) | DMA_BUF_SYNC_END);
 	if (!r)
 		sweep_fds(f, -1);	/* an export-sync-file may hand one out */
 	f->c[A_DMABUF].ops++;
@@ -227,13 +227,12 @@ static void fuzz_dmabuf(struct fuzz *f)
 /* The allocation ioctl on fds that are not heaps, or not open. */
 static void fuzz_badfd(struct fuzz *f)
 {
-	struct dma_heap_allocation_data d = { .len = 4096, .fd_flags = O_RDWR | O_CLOEXEC };
 	int fds[] = { -1, f->base + 4, 100000, f->nullfd, f->buf };
-	int fd = fds[rnd(&f->rng) % 5];
+	int fd = fds[rnd(&f->rng) % 5], buf = hl_alloc_rw(fd, 4096);
 
-	if (!ioctl(fd, DMA_HEAP_IOCTL_ALLOC, &d)) {
+	if (buf >= 0) {
 		fail("fuzz: DMA_HEAP_IOCTL_ALLOC succeeded on fd %d, not a heap", fd);
-		close(d.fd);
+		close(buf);
 	} else {
 		bool ok = errno == EBADF || errno == ENOTTY || errno == EINVAL;
 
@@ -267,14 +266,14 @@ static void *racer(void *arg)
 /* A close of the heap fd, and of the new buffer's, racing the allocation. */
 static void fuzz_race(struct fuzz *f)
 {
-	int h = rnd(&f->rng) % f->o->nheaps, fd = dup(f->heaps[h]), err = 0;
+	int h = rnd(&f->rng) % f->o->nheaps, fd = dup(f->heaps[h]);
 
 	if (fd < 0)
 		return;
 	__atomic_store_n(&f->race_fd, fd, __ATOMIC_RELAXED);
 	__atomic_store_n(&f->race_go, 1, __ATOMIC_RELEASE);
-	if (heap_alloc(fd, 4096 << (rnd(&f->rng) % 3), &err) < 0)
-		count_err(&f->c[A_RACE], err, err == EBADF || err == ENOMEM);
+	if (hl_alloc_rw(fd, 4096 << (rnd(&f->rng) % 3)) < 0)
+		count_err(&f->c[A_RACE], errno, errno == EBADF || errno == ENOMEM);
 	while (__atomic_load_n(&f->race_go, __ATOMIC_ACQUIRE))
 		sched_yield();
 	sweep_fds(f, -1);
@@ -291,7 +290,8 @@ static void fuzz_valid(struct fuzz *f)
 	off_t off = (off_t)rnd_range(&f->rng, 0, 20) * 4096;
 	void *p;
 
-	fd = heap_alloc(f->heaps[h], len, &err);
+	fd = hl_alloc_rw(f->heaps[h], len);
+	err = errno;
 	f->c[A_VALID].calls++;
 	if (fd < 0) {
 		count_err(&f->c[A_VALID], err, err == ENOMEM);
@@ -309,7 +309,7 @@ static void fuzz_valid(struct fuzz *f)
 		if ((uint64_t)off + mlen > ((len + 4095) & ~4095ull) && ours(f->o->heaps[h]))
 			fail("fuzz: %s: mmap of %zu at %lld beyond a %llu-byte buffer succeeded",
 			     f->o->heaps[h], mlen, (long long)off, (unsigned long long)len);
-		else if (first_not(p, mlen < 4096 ? mlen : 4096, 0) >= 0)
+		else if (hl_first_not(p, mlen < 4096 ? mlen : 4096, 0) >= 0)
 			fail("fuzz: %s: a new buffer is not zero", f->o->heaps[h]);
 		munmap(p, mlen);
 	}
@@ -320,7 +320,7 @@ static void fuzz_valid(struct fuzz *f)
 /* One fuzzing process: @ops calls from its own seed, unless time runs out. */
 static void fuzz_proc(struct fuzz *f, const struct opts *o, uint64_t seed, long ops, double end)
 {
-	double start = now_s(), last = start;
+	double start = hl_now_s(), last = start;
 	uint64_t calls = 0, i;
 	struct sysinfo si;
 	int a, h, err = 0;
@@ -338,7 +338,8 @@ static void fuzz_proc(struct fuzz *f, const struct opts *o, uint64_t seed, long 
 	}
 	f->nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	f->buf_len = 65536;
-	f->buf = heap_alloc(f->heaps[0], f->buf_len, &err);
+	f->buf = hl_alloc_rw(f->heaps[0], f->buf_len);
+	err = errno;
 	f->ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	f->hole = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (f->buf < 0 || f->ro == MAP_FAILED || f->hole == MAP_FAILED ||
@@ -372,7 +373,7 @@ static void fuzz_proc(struct fuzz *f, const struct opts *o, uint64_t seed, long 
 		for (a = 0; a < A_NR; a++)
 			calls += f->c[a].calls;
 		if (!(i & 1023)) {
-			double t = now_s();
+			double t = hl_now_s();
 
 			if (t > end) {
 				fail("fuzz: --duration %.0f s ran out after %llu of %ld calls",
@@ -399,7 +400,7 @@ static void fuzz_proc(struct fuzz *f, const struct opts *o, uint64_t seed, long 
 int run_fuzz(struct opts *o, struct json_object *root)
 {
 	struct json_object *j = json_object_new_object(), *acts = json_object_new_object();
-	double start = now_s(), end = start + o->duration;
+	double start = hl_now_s(), end = start + o->duration;
 	struct fuzz *fs, sum = { 0 };
 	uint64_t calls = 0;
 	int p, a, e, st, failed = 0;
@@ -445,7 +446,7 @@ int run_fuzz(struct opts *o, struct json_object *root)
 	for (a = 0; a < A_NR; a++)
 		calls += sum.c[a].calls;
 	fprintf(stderr, "fuzz: %llu calls in %.1f s by %d processes; invalid accepted %llu, valid refused %llu, stray fds %llu\n",
-		(unsigned long long)calls, now_s() - start, o->procs,
+		(unsigned long long)calls, hl_now_s() - start, o->procs,
 		(unsigned long long)sum.accepted_invalid, (unsigned long long)sum.rejected_valid,
 		(unsigned long long)sum.stray_fds);
 	for (a = 0; a < A_NR; a++) {

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <fcntl.h>
@@ -36,7 +35,7 @@ static void usage(FILE *f)
 		"  fault   failslab and fail_page_alloc sweep, limited to this task\n"
 		"  fuzz    DMA_HEAP_IOCTL_ALLOC and dma-buf ioctl fuzzer, --ops calls\n"
 		"  oom     more than memory fails with ENOMEM; no process is killed\n"
-		"  list    the stressors and their options\n"
+		"  list    the stressors and their options (--json: for programs)\n"
 		"options:\n"
 		"  --heap PATH        heap device (repeatable; at least one)\n"
 		"  --stressor LIST    run: comma-separated names, or all (default)\n"
@@ -64,24 +63,45 @@ static void usage(FILE *f)
 	}
 }
 
-static void __attribute__((noreturn)) die(const char *msg, const char *arg)
+bool stressor_applies(const struct stressor *s, const char *path)
 {
-	fprintf(stderr, "heaplab-stress: %s%s\n", msg, arg);
-	exit(2);
+	return !s->heaplab_only || hl_heap_impl(path) == HL_IMPL_HEAPLAB;
 }
 
-static long parse_long(const char *s, long min, long max, const char *what)
+/* list --json: the stressors and their options, for the suite's checkers. */
+static int list_json(void)
 {
-	char *end;
-	long v;
+	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	size_t i;
+	int j;
 
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "heaplab-stress: %s: '%s' is not in %ld..%ld\n", what, s, min, max);
-		exit(2);
+	for (i = 0; i < nstressors; i++) {
+		const struct stressor *st = &stressors[i];
+		struct json_object *d = json_object_new_object(), *opts = json_object_new_array();
+
+		json_object_object_add(d, "name", json_object_new_string(st->name));
+		json_object_object_add(d, "help", json_object_new_string(st->help));
+		json_object_object_add(d, "heaps", json_object_new_string(st->heaplab_only ?
+									    "heaplab" : "all"));
+		for (j = 0; j < MAX_OPTS && st->opts[j].name; j++) {
+			struct json_object *op = json_object_new_object();
+
+			json_object_object_add(op, "name", json_object_new_string(st->opts[j].name));
+			json_object_object_add(op, "min", json_object_new_int64(st->opts[j].min));
+			json_object_object_add(op, "max", json_object_new_int64(st->opts[j].max));
+			json_object_object_add(op, "default", json_object_new_int64(st->opts[j].def));
+			json_object_object_add(op, "help", json_object_new_string(st->opts[j].help));
+			json_object_array_add(opts, op);
+		}
+		json_object_object_add(d, "options", opts);
+		json_object_array_add(arr, d);
 	}
-	return v;
+	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
+	json_object_object_add(root, "stressors", arr);
+	printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	return 0;
 }
 
 /* Resolve stressor @s's options from the --opt list; exits on a bad one. */
@@ -102,8 +122,8 @@ static void resolve_opts(const struct stressor *s, long *val, char **set, int ns
 			    (size_t)(eq - set[i] - n - 1) == strlen(s->opts[j].name))
 				break;
 		if (j == MAX_OPTS || !s->opts[j].name)
-			die("unknown option --opt ", set[i]);
-		val[j] = parse_long(eq + 1, s->opts[j].min, s->opts[j].max, set[i]);
+			hl_die("unknown option --opt %s", set[i]);
+		val[j] = hl_parse_range(eq + 1, s->opts[j].min, s->opts[j].max, set[i]);
 	}
 }
 
@@ -111,7 +131,7 @@ static void *worker_thread(void *arg)
 {
 	struct worker *w = arg;
 
-	while (now_s() < w->deadline) {
+	while (hl_now_s() < w->deadline) {
 		int h = w->heap_idx[rnd(&w->rng) % w->nheap];
 
 		if (w->s->op(w, h) < 0)
@@ -126,7 +146,7 @@ static int __attribute__((noreturn)) worker_proc(struct opts *o, int si, const l
 {
 	struct worker w[64];
 	pthread_t tid[64];
-	int h, t, fds[MAX_HEAPS];
+	int h, t, fds[HL_MAX_HEAPS];
 
 	cur_stressor = si;
 	for (h = 0; h < o->nheaps; h++) {
@@ -143,7 +163,7 @@ static int __attribute__((noreturn)) worker_proc(struct opts *o, int si, const l
 		memcpy(w[t].opt, opt, sizeof(w[t].opt));
 		memcpy(w[t].heap_fd, fds, sizeof(fds));
 		for (h = 0; h < o->nheaps; h++)
-			if (!w[t].s->applies || w[t].s->applies(o->heaps[h]))
+			if (stressor_applies(w[t].s, o->heaps[h]))
 				w[t].heap_idx[w[t].nheap++] = h;
 		/* distinct, reproducible streams per stressor, process and thread */
 		w[t].rng = o->seed ^ ((uint64_t)(si + 1) << 48) ^ ((uint64_t)proc << 32) ^
@@ -167,7 +187,7 @@ static uint64_t total_ops(void)
 	int i, h;
 
 	for (i = 0; i < 32; i++)
-		for (h = 0; h < MAX_HEAPS; h++)
+		for (h = 0; h < HL_MAX_HEAPS; h++)
 			n += __atomic_load_n(&shm->c[i][h].ops, __ATOMIC_RELAXED);
 	return n;
 }
@@ -178,7 +198,7 @@ int run_stress(struct opts *o, const char *which, char **set, int nset, struct j
 	bool on[32] = { false };
 	pid_t pids[32 * 64];
 	int npids = 0, i, p, h, st, failed = 0;
-	double start = now_s(), deadline = start + o->duration, last = start;
+	double start = hl_now_s(), deadline = start + o->duration, last = start;
 	struct json_object *res = json_object_new_array();
 	char *list = strdup(which), *tok, *save;
 
@@ -190,7 +210,7 @@ int run_stress(struct opts *o, const char *which, char **set, int nset, struct j
 			for (i = 0; i < (int)nstressors && strcmp(tok, stressors[i].name); i++)
 				;
 			if (i == (int)nstressors)
-				die("unknown stressor (see heaplab-stress list): ", tok);
+				hl_die("unknown stressor %s (see heaplab-stress list)", tok);
 		}
 	}
 	free(list);
@@ -220,14 +240,16 @@ int run_stress(struct opts *o, const char *which, char **set, int nset, struct j
 
 		if (r == pids[p]) {
 			if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-				fail("worker %d %s %d", (int)r, WIFSIGNALED(st) ? "killed by signal" :
-				     "exited with", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+				char how[64];
+
+				hl_wait_msg(how, sizeof(how), st);
+				fail("worker %d %s", (int)r, how);
 				failed = 1;
 			}
 			p++;
 			continue;
 		}
-		if (now_s() > deadline + 120) {
+		if (hl_now_s() > deadline + 120) {
 			fail("worker %d still running 120 s after the deadline: hung", (int)pids[p]);
 			for (i = p; i < npids; i++)
 				kill(pids[i], SIGKILL);
@@ -236,8 +258,8 @@ int run_stress(struct opts *o, const char *which, char **set, int nset, struct j
 				waitpid(pids[p], &st, 0);
 			break;
 		}
-		if (now_s() - last >= 5) {
-			last = now_s();
+		if (hl_now_s() - last >= 5) {
+			last = hl_now_s();
 			fprintf(stderr, "stress: %.0f s, %llu ops\n", last - start,
 				(unsigned long long)total_ops());
 		}
@@ -255,7 +277,7 @@ int run_stress(struct opts *o, const char *which, char **set, int nset, struct j
 			uint64_t errs = 0;
 			int e;
 
-			if (stressors[i].applies && !stressors[i].applies(o->heaps[h]))
+			if (!stressor_applies(&stressors[i], o->heaps[h]))
 				continue;
 			for (e = 0; e < MAX_ERRNO; e++)
 				errs += c->errors[e];
@@ -277,19 +299,6 @@ int run_stress(struct opts *o, const char *which, char **set, int nset, struct j
 	}
 	json_object_object_add(root, "stressors", res);
 	return failed;
-}
-
-static struct json_object *machine_json(void)
-{
-	struct json_object *m = json_object_new_object();
-	struct utsname u;
-
-	uname(&u);
-	json_object_object_add(m, "kernel", json_object_new_string(u.release));
-	json_object_object_add(m, "version", json_object_new_string(u.version));
-	json_object_object_add(m, "arch", json_object_new_string(u.machine));
-	json_object_object_add(m, "cpus", json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
-	return m;
 }
 
 int main(int argc, char **argv)
@@ -319,6 +328,7 @@ int main(int argc, char **argv)
 	struct snapshot base;
 	double t0;
 
+	hl_set_prog("heaplab-stress");
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
@@ -326,8 +336,12 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (strcmp(cmd, "run") && strcmp(cmd, "fault") && strcmp(cmd, "fuzz") &&
 	    strcmp(cmd, "oom") && strcmp(cmd, "list"))
-		die("unknown command (see heaplab-stress --help): ", cmd);
+		hl_die("unknown command %s (see heaplab-stress --help)", cmd);
 	if (!strcmp(cmd, "list")) {
+		if (argc > 2 && strcmp(argv[2], "--json"))
+			hl_die("usage: heaplab-stress list [--json]");
+		if (argc > 2)
+			return list_json();
 		usage(stdout);
 		return 0;
 	}
@@ -337,20 +351,20 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
-			if (o.nheaps == MAX_HEAPS)
-				die("at most 8 heaps", "");
+			if (o.nheaps == HL_MAX_HEAPS)
+				hl_die("at most %d heaps", HL_MAX_HEAPS);
 			o.heaps[o.nheaps++] = optarg;
 			break;
 		case 'S': which = optarg; break;
 		case 'O':
 			if (nset == 32)
-				die("at most 32 --opt", "");
+				hl_die("at most 32 --opt");
 			set[nset++] = optarg;
 			break;
-		case 'P': o.procs = parse_long(optarg, 1, 64, "--procs"); break;
-		case 'T': o.threads = parse_long(optarg, 1, 64, "--threads"); break;
-		case 'd': o.duration = parse_long(optarg, 1, 7 * 86400, "--duration"); break;
-		case 'n': o.ops = parse_long(optarg, 1, 1000000000, "--ops"); break;
+		case 'P': o.procs = hl_parse_range(optarg, 1, 64, "--procs"); break;
+		case 'T': o.threads = hl_parse_range(optarg, 1, 64, "--threads"); break;
+		case 'd': o.duration = hl_parse_range(optarg, 1, 7 * 86400, "--duration"); break;
+		case 'n': o.ops = hl_parse_range(optarg, 1, 1000000000, "--ops"); break;
 		case 's': o.seed = strtoull(optarg, NULL, 0); break;
 		case 'V': o.verify = false; break;
 		case 'k': o.kmod_dir = optarg; break;
@@ -361,9 +375,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		die("unexpected argument ", argv[optind]);
+		hl_die("unexpected argument %s", argv[optind]);
 	if (!o.nheaps)
-		die(cmd, " needs at least one --heap");
+		hl_die("%s needs at least one --heap", cmd);
 	for (i = 0; i < o.nheaps; i++)
 		if (access(o.heaps[i], R_OK)) {
 			fprintf(stderr, "heaplab-stress: %s: %s\n", o.heaps[i], strerror(errno));
@@ -371,14 +385,14 @@ int main(int argc, char **argv)
 		}
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shm == MAP_FAILED)
-		die("mmap: ", strerror(errno));
+		hl_die("mmap: %s", strerror(errno));
 	fprintf(stderr, "heaplab-stress: %s: seed %llu (replay with --seed %llu)\n", cmd,
 		(unsigned long long)o.seed, (unsigned long long)o.seed);
 	if (snapshot(&o, &base))
 		return 2;
 
 	root = json_object_new_object();
-	t0 = now_s();
+	t0 = hl_now_s();
 	if (!strcmp(cmd, "run"))
 		ret = run_stress(&o, which, set, nset, root);
 	else if (!strcmp(cmd, "fault"))
@@ -397,7 +411,7 @@ int main(int argc, char **argv)
 	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
 	json_object_object_add(root, "tool", json_object_new_string(cmd));
 	json_object_object_add(root, "seed", json_object_new_uint64(o.seed));
-	json_object_object_add(root, "machine", machine_json());
+	json_object_object_add(root, "machine", hl_machine_json());
 	opts = json_object_new_object();
 	arr = json_object_new_array();
 	for (i = 0; i < o.nheaps; i++)
@@ -408,7 +422,7 @@ int main(int argc, char **argv)
 	json_object_object_add(opts, "duration_s", json_object_new_double(o.duration));
 	json_object_object_add(opts, "verify", json_object_new_boolean(o.verify));
 	json_object_object_add(root, "options", opts);
-	json_object_object_add(root, "elapsed_s", json_object_new_double(now_s() - t0));
+	json_object_object_add(root, "elapsed_s", json_object_new_double(hl_now_s() - t0));
 	json_object_object_add(root, "leaks", leaks);
 	fails = json_object_new_array();
 	for (i = 0; i < shm->nmsgs && i < MAX_MSGS; i++)

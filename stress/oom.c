@@ -77,25 +77,27 @@ static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object
 	int heap = open(o->heaps[h], O_RDWR | O_CLOEXEC), err = 0, n = 0, i, fd, failed = 0;
 	uint64_t chunk = strstr(o->heaps[h], "system") ? 16 * MiB : 4 * MiB, got = 0;
 	static int fds[4096];
-	double end = now_s() + o->duration;	/* zeroing 2 GiB takes a while under KASAN */
+	double end = hl_now_s() + o->duration;	/* zeroing 2 GiB takes a while under KASAN */
 
 	if (heap < 0) {
 		fail("oom: %s: %s", o->heaps[h], strerror(errno));
 		return 1;
 	}
-	fd = heap_alloc(heap, 2 * ram, &err);
-	json_object_object_add(r, "over_ram_errno", json_object_new_string(fd < 0 ? errname(err) : "none"));
+	fd = hl_alloc_rw(heap, 2 * ram);
+	err = errno;
+	json_object_object_add(r, "over_ram_errno", json_object_new_string(fd < 0 ? hl_errname(err) : "none"));
 	if (fd >= 0 || err != ENOMEM) {
 		fail("oom: %s: a request for twice RAM gave %s, not ENOMEM", o->heaps[h],
-		     fd >= 0 ? "a buffer" : errname(err));
+		     fd >= 0 ? "a buffer" : hl_errname(err));
 		failed = 1;
 		if (fd >= 0)
 			close(fd);
 	}
 	/* fill: the last request must be the one that fails, with ENOMEM */
 	err = 0;
-	while (n < 4096 && got < 2 * ram && now_s() < end) {
-		fd = heap_alloc(heap, chunk, &err);
+	while (n < 4096 && got < 2 * ram && hl_now_s() < end) {
+		fd = hl_alloc_rw(heap, chunk);
+		err = errno;
 		if (fd < 0)
 			break;
 		fds[n++] = fd;
@@ -105,12 +107,12 @@ static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object
 				(unsigned long long)(got / MiB));
 	}
 	fprintf(stderr, "oom: %s: held %llu MiB in %d buffers, then %s\n", o->heaps[h],
-		(unsigned long long)(got / MiB), n, err ? errname(err) : "stopped (time)");
+		(unsigned long long)(got / MiB), n, err ? hl_errname(err) : "stopped (time)");
 	json_object_object_add(r, "filled_bytes", json_object_new_int64((int64_t)got));
-	json_object_object_add(r, "fill_errno", json_object_new_string(err ? errname(err) : "none"));
+	json_object_object_add(r, "fill_errno", json_object_new_string(err ? hl_errname(err) : "none"));
 	if (err != ENOMEM) {
 		fail("oom: %s: filling memory ended with %s, not ENOMEM", o->heaps[h],
-		     err ? errname(err) : "no failure (ran out of time)");
+		     err ? hl_errname(err) : "no failure (ran out of time)");
 		failed = 1;
 	}
 	for (i = 0; i < n; i++)
@@ -165,8 +167,8 @@ int run_oom(struct opts *o, struct json_object *root)
 		}
 	}
 	co = corunner(50);
-	end = now_s() + o->duration / 2;
-	while (now_s() < end)
+	end = hl_now_s() + o->duration / 2;
+	while (hl_now_s() < end)
 		w.s->op(&w, rnd(&w.rng) % o->nheaps);
 	kill(co, SIGKILL);
 	waitpid(co, &st, 0);

@@ -13,14 +13,15 @@
 
 #include <json-c/json.h>
 
-#define MAX_HEAPS 8
+#include "heaplab.h"
+
 #define MAX_ERRNO 160
 #define MAX_MSGS 16
 #define MSG_LEN 200
 
 /* Options common to every subcommand. */
 struct opts {
-	const char *heaps[MAX_HEAPS];
+	const char *heaps[HL_MAX_HEAPS];
 	int nheaps;
 	int procs, threads;
 	double duration;		/* seconds, wall clock */
@@ -57,8 +58,8 @@ struct worker {
 	const struct opts *o;
 	const struct stressor *s;
 	long opt[MAX_OPTS];		/* resolved values of s->opts */
-	int heap_fd[MAX_HEAPS];		/* this process's fd of each --heap */
-	int heap_idx[MAX_HEAPS];	/* which heaps this stressor runs on */
+	int heap_fd[HL_MAX_HEAPS];		/* this process's fd of each --heap */
+	int heap_idx[HL_MAX_HEAPS];	/* which heaps this stressor runs on */
 	int nheap;
 	uint64_t rng;			/* xorshift state, from the seed */
 	int proc, thread;
@@ -69,18 +70,20 @@ struct stressor {
 	const char *name;
 	const char *help;
 	struct stressor_opt opts[MAX_OPTS];
-	/* Heaps it can use: NULL means all. */
-	bool (*applies)(const char *heap);
+	/* Runs on heaplab's heaps only (hl_heap_impl()); else on every heap. */
+	bool heaplab_only;
 	/* One bogo-op on heap @h (an index into o->heaps); 0 or -1 to stop. */
 	int (*op)(struct worker *w, int h);
 };
 
 extern const struct stressor stressors[];
 extern const size_t nstressors;
+/* Whether stressor @s runs on heap @path. */
+bool stressor_applies(const struct stressor *s, const char *path);
 
 /* Shared-memory results: counters per stressor x heap, and messages. */
 struct shared {
-	struct counters c[32][MAX_HEAPS];
+	struct counters c[32][HL_MAX_HEAPS];
 	int nmsgs;
 	char msgs[MAX_MSGS][MSG_LEN];
 };
@@ -88,46 +91,32 @@ struct shared {
 extern struct shared *shm;
 extern int cur_stressor;	/* index into shm->c of the running stressor */
 
-/* lib.c */
-double now_s(void);
+/* lib.c; heaps, buffers and clocks are libheaplab's (lib/heaplab.h). */
 uint64_t rnd(uint64_t *s);
 uint64_t rnd_range(uint64_t *s, uint64_t lo, uint64_t hi);
 uint64_t rnd_size(uint64_t *s, uint64_t lo, uint64_t hi);	/* log-uniform, pages */
-int heap_alloc(int heap, uint64_t len, int *err);
-void *map_buf(int fd, size_t len);
-/* Offset of the first byte that is not @c, or -1. */
-long first_not(const unsigned char *p, size_t len, unsigned char c);
-void fill_pattern(void *p, size_t len, uint64_t tag);
-/* Offset of the first word that does not hold the pattern, or -1. */
-long check_pattern(const void *p, size_t len, uint64_t tag);
-int buf_sync(int fd, uint64_t flags);
-int open_vgem(void);
-const char *errname(int err);
 void count_err(struct counters *c, int err, bool expected);
 /* A failure message, kept (the first MAX_MSGS) and printed. */
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct counters *ctr(int h);
 
 /* account.c: the "nothing lost" check. */
-#define MAX_CMA_AREAS 8
 struct snapshot {
 	long dmabufs;				/* bufinfo's object count */
-	long long heap_bytes[MAX_HEAPS];	/* heaplab stats, -1 if none */
-	long long heap_pages[MAX_HEAPS];	/* pages_held, -1 if none */
+	long long heap_bytes[HL_MAX_HEAPS];	/* heaplab stats, -1 if none */
+	long long heap_pages[HL_MAX_HEAPS];	/* pages_held, -1 if none */
 	long memfree_kb, cmafree_kb, memtotal_kb;
 	long pcp_kb;				/* zoneinfo's per-CPU lists */
-	long cma_used[MAX_CMA_AREAS];		/* debugfs cma/NAME/used, pages */
-	char cma_name[MAX_CMA_AREAS][64];	/* CMA_MAX_NAME */
+	long long cma_used[HL_MAX_CMA_AREAS];	/* debugfs cma/NAME/used, pages */
+	char cma_name[HL_MAX_CMA_AREAS][64];	/* CMA_MAX_NAME */
 	int ncma;
-	uint64_t oom_kills;
+	long long oom_kills;			/* vmstat oom_kill, -1 if none */
 };
 int snapshot(const struct opts *o, struct snapshot *s);
 /* Compares with @base; failures by fail(); the findings into @leaks. */
 int check_leaks(const struct opts *o, const struct snapshot *base,
 		struct json_object *leaks);
 int kmemleak_scan(struct json_object *leaks);
-int write_file(const char *path, const char *val);
-long read_long(const char *path);
 
 /* The subcommands. */
 int run_stress(struct opts *o, const char *which, char **setopts, int nset,

@@ -30,7 +30,8 @@ static int alloc(struct worker *w, int h, uint64_t len)
 	struct counters *c = ctr(h);
 	int err = 0, fd;
 
-	fd = heap_alloc(w->heap_fd[h], len, &err);
+	fd = hl_alloc_rw(w->heap_fd[h], len);
+	err = errno;
 	__atomic_add_fetch(&c->calls, 1, __ATOMIC_RELAXED);
 	if (fd < 0) {
 		count_err(c, err, err == ENOMEM);
@@ -45,7 +46,7 @@ static int alloc(struct worker *w, int h, uint64_t len)
 
 static void *map(struct worker *w, int h, int fd, size_t len)
 {
-	void *p = map_buf(fd, len);
+	void *p = hl_map(fd, len);
 
 	__atomic_add_fetch(&ctr(h)->calls, 1, __ATOMIC_RELAXED);
 	if (!p) {
@@ -70,7 +71,7 @@ static int check_zero(struct worker *w, int h, const void *p, size_t len)
 
 	if (!w->o->verify)
 		return 0;
-	off = first_not(p, len, 0);
+	off = hl_first_not(p, len, 0);
 	if (off >= 0) {
 		verify_failed(w, h, "new buffer is not zero", len, off);
 		return -1;
@@ -85,7 +86,7 @@ static int check_pat(struct worker *w, int h, const void *p, size_t len, uint64_
 
 	if (!w->o->verify)
 		return 0;
-	off = check_pattern(p, len, tag);
+	off = hl_check_pattern(p, len, tag);
 	if (off >= 0) {
 		verify_failed(w, h, what, len, off);
 		return -1;
@@ -138,7 +139,7 @@ static int op_pattern(struct worker *w, int h)
 		check_zero(w, h, p, len);
 		for (r = 0; r < w->opt[1]; r++) {
 			tag = rnd(&w->rng);
-			fill_pattern(p, len, tag);
+			hl_fill_pattern(p, len, tag);
 			check_pat(w, h, p, len, tag, "pattern did not survive");
 		}
 		munmap(p, len);
@@ -163,7 +164,7 @@ static int op_sync(struct worker *w, int h)
 		goto out;
 	for (r = 0; r < w->opt[1]; r++) {
 		d = dir[rnd(&w->rng) % 3];
-		if (buf_sync(fd, DMA_BUF_SYNC_START | d))
+		if (hl_sync(fd, DMA_BUF_SYNC_START | d))
 			goto sync_err;
 		/* what the last writer left: zero at first, then its pattern */
 		if (!tag)
@@ -172,14 +173,14 @@ static int op_sync(struct worker *w, int h)
 			check_pat(w, h, p, len, tag, "pattern lost across a sync");
 		if (d & DMA_BUF_SYNC_WRITE) {
 			tag = rnd(&w->rng) | 1;
-			fill_pattern(p, len, tag);
+			hl_fill_pattern(p, len, tag);
 		}
-		if (buf_sync(fd, DMA_BUF_SYNC_END | d))
+		if (hl_sync(fd, DMA_BUF_SYNC_END | d))
 			goto sync_err;
 		__atomic_add_fetch(&ctr(h)->calls, 2, __ATOMIC_RELAXED);
 	}
 	/* Flags outside the ABI are refused with EINVAL, never half-applied. */
-	if (!buf_sync(fd, DMA_BUF_SYNC_RW | (1ull << rnd_range(&w->rng, 3, 63))) || errno != EINVAL)
+	if (!hl_sync(fd, DMA_BUF_SYNC_RW | (1ull << rnd_range(&w->rng, 3, 63))) || errno != EINVAL)
 		verify_failed(w, h, "sync with bad flags not refused with EINVAL", len, 0);
 	munmap(p, len);
 	goto out;
@@ -196,13 +197,13 @@ out:
 /* The other side of a share: map @fd, check @tag, write @tag2. */
 static int peer(int fd, size_t len, uint64_t tag, uint64_t tag2)
 {
-	void *p = map_buf(fd, len);
+	void *p = hl_map(fd, len);
 	int bad;
 
 	if (!p)
 		return 2;
-	bad = check_pattern(p, len, tag) >= 0;
-	fill_pattern(p, len, tag2);
+	bad = hl_check_pattern(p, len, tag) >= 0;
+	hl_fill_pattern(p, len, tag2);
 	munmap(p, len);
 	return bad;
 }
@@ -258,7 +259,7 @@ static int op_share(struct worker *w, int h)
 	p = map(w, h, fd, len);
 	if (!p)
 		goto out;
-	fill_pattern(p, len, tag);
+	hl_fill_pattern(p, len, tag);
 	if (mode == 0) {
 		fd2 = dup(fd);
 		st = fd2 < 0 ? 2 : peer(fd2, len, tag, tag2);
@@ -324,7 +325,7 @@ static int op_vgem(struct worker *w, int h)
 	uint64_t len = size_opt(w, 0), tag = rnd(&w->rng);
 	struct drm_prime_handle imp = { 0 }, exp = { 0 };
 	struct drm_gem_close gc = { 0 };
-	int fd, vgem = open_vgem();
+	int fd, vgem = hl_open_vgem();
 	void *p, *q;
 
 	if (vgem < 0) {
@@ -337,7 +338,7 @@ static int op_vgem(struct worker *w, int h)
 	p = map(w, h, fd, len);
 	if (!p)
 		goto out;
-	fill_pattern(p, len, tag);
+	hl_fill_pattern(p, len, tag);
 	imp.fd = fd;
 	if (ioctl(vgem, DRM_IOCTL_PRIME_FD_TO_HANDLE, &imp)) {
 		count_err(ctr(h), errno, errno == ENOMEM);
@@ -348,7 +349,7 @@ static int op_vgem(struct worker *w, int h)
 	exp.handle = imp.handle;
 	exp.flags = DRM_CLOEXEC | DRM_RDWR;
 	if (!ioctl(vgem, DRM_IOCTL_PRIME_HANDLE_TO_FD, &exp)) {
-		q = map_buf(exp.fd, len);
+		q = hl_map(exp.fd, len);
 		if (q) {
 			check_pat(w, h, q, len, tag, "vgem: the re-exported buffer lost the pattern");
 			munmap(q, len);
@@ -384,7 +385,8 @@ static int op_devopen(struct worker *w, int h)
 		return 0;
 	}
 	if (rnd(&w->rng) % 2) {
-		fd = heap_alloc(dev, 4 * KiB << (rnd(&w->rng) % 4), &err);
+		fd = hl_alloc_rw(dev, 4 * KiB << (rnd(&w->rng) % 4));
+		err = errno;
 		__atomic_add_fetch(&ctr(h)->calls, 1, __ATOMIC_RELAXED);
 		if (fd < 0) {
 			count_err(ctr(h), err, err == ENOMEM);
@@ -403,12 +405,6 @@ static int op_devopen(struct worker *w, int h)
 		close(dev);
 	done(h);
 	return 0;
-}
-
-/* unload: only heaplab's heaps are modules. */
-static bool is_heaplab(const char *heap)
-{
-	return strstr(heap, "/heaplab/") != NULL;
 }
 
 static const char *heap_module(const char *heap)
@@ -435,7 +431,8 @@ static int op_unload(struct worker *w, int h)
 	}
 	how = rnd(&w->rng) % 3;
 	if (how) {
-		fd = heap_alloc(dev, 16 * KiB, &err);
+		fd = hl_alloc_rw(dev, 16 * KiB);
+		err = errno;
 		if (fd < 0) {
 			count_err(ctr(h), err, err == ENOMEM);
 			close(dev);
@@ -444,7 +441,7 @@ static int op_unload(struct worker *w, int h)
 		close(dev);
 		dev = -1;
 		if (how == 2) {	/* only the mapping holds it */
-			p = map_buf(fd, 16 * KiB);
+			p = hl_map(fd, 16 * KiB);
 			close(fd);
 			fd = -1;
 		}
@@ -479,22 +476,50 @@ static int op_unload(struct worker *w, int h)
 	return 0;
 }
 
+/* The stressors, described once; heaplab-stress list [--json] prints them. */
 const struct stressor stressors[] = {
-	{ "rand", "random sizes on every heap; verify: each new buffer reads as zero",
-	  { { "max_kb", 4, 262144, 4096, "largest size, KiB" } }, NULL, op_rand },
-	{ "pattern", "alloc, mmap, verify zero, write and verify patterns, munmap, close",
-	  { { "max_kb", 4, 262144, 1024, "largest size, KiB" },
-	    { "rounds", 1, 64, 2, "patterns written per buffer" } }, NULL, op_pattern },
-	{ "sync", "CPU access bracketed by DMA_BUF_IOCTL_SYNC; bad flags get EINVAL",
-	  { { "max_kb", 4, 262144, 256, "largest size, KiB" },
-	    { "rounds", 1, 64, 4, "sync pairs per buffer" } }, NULL, op_sync },
-	{ "share", "dup, fork, and SCM_RIGHTS to another process; each sees the other's writes",
-	  { { "max_kb", 4, 262144, 256, "largest size, KiB" } }, NULL, op_share },
-	{ "vgem", "import through vgem (attach, map_dma_buf), export back, compare",
-	  { { "max_kb", 4, 262144, 1024, "largest size, KiB" } }, NULL, op_vgem },
-	{ "devopen", "open and close the heap devices while allocating", { { NULL } }, NULL,
-	  op_devopen },
-	{ "unload", "try to unload heaplab's modules while a buffer, mapping or fd holds them",
-	  { { NULL } }, is_heaplab, op_unload },
+	{
+		.name = "rand",
+		.help = "random sizes on every heap; verify: each new buffer reads as zero",
+		.opts = { { "max_kb", 4, 262144, 4096, "largest size, KiB" } },
+		.op = op_rand,
+	},
+	{
+		.name = "pattern",
+		.help = "alloc, mmap, verify zero, write and verify patterns, munmap, close",
+		.opts = { { "max_kb", 4, 262144, 1024, "largest size, KiB" },
+			  { "rounds", 1, 64, 2, "patterns written per buffer" } },
+		.op = op_pattern,
+	},
+	{
+		.name = "sync",
+		.help = "CPU access bracketed by DMA_BUF_IOCTL_SYNC; bad flags get EINVAL",
+		.opts = { { "max_kb", 4, 262144, 256, "largest size, KiB" },
+			  { "rounds", 1, 64, 4, "sync pairs per buffer" } },
+		.op = op_sync,
+	},
+	{
+		.name = "share",
+		.help = "dup, fork, and SCM_RIGHTS to another process; each sees the other's writes",
+		.opts = { { "max_kb", 4, 262144, 256, "largest size, KiB" } },
+		.op = op_share,
+	},
+	{
+		.name = "vgem",
+		.help = "import through vgem (attach, map_dma_buf), export back, compare",
+		.opts = { { "max_kb", 4, 262144, 1024, "largest size, KiB" } },
+		.op = op_vgem,
+	},
+	{
+		.name = "devopen",
+		.help = "open and close the heap devices while allocating",
+		.op = op_devopen,
+	},
+	{
+		.name = "unload",
+		.help = "try to unload heaplab's modules while a buffer, mapping or fd holds them",
+		.heaplab_only = true,	/* only heaplab's heaps are modules */
+		.op = op_unload,
+	},
 };
 const size_t nstressors = sizeof(stressors) / sizeof(stressors[0]);

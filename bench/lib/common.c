@@ -6,26 +6,17 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "linux/heaplab-dma-heap.h"
 #include "bench.h"
 
 int open_heap(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = hl_heap_open(path);
 
 	if (fd < 0)
 		fprintf(stderr, "heaplab-bench: %s: %s\n", path, strerror(errno));
 	return fd;
-}
-
-int heap_alloc(int heap, unsigned long long len)
-{
-	struct dma_heap_allocation_data d = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC };
-
-	return ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d) < 0 ? -1 : (int)d.fd;
 }
 
 int for_each_case(struct opts *o, case_fn fn, void *arg)
@@ -74,18 +65,6 @@ struct json_object *case_new(const char *heap, unsigned long long size)
 	return r;
 }
 
-void fmt_ns(char *buf, size_t len, double ns)
-{
-	if (ns < 1e3)
-		snprintf(buf, len, "%.0fns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, len, "%.1fus", ns / 1e3);
-	else if (ns < 1e9)
-		snprintf(buf, len, "%.2fms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.2fs", ns / 1e9);
-}
-
 void lat_header(void)
 {
 	printf("%-24s %10s %-14s %5s %10s %10s %10s %10s %10s %10s\n", "heap", "size", "op",
@@ -101,12 +80,12 @@ void lat_row(const char *heap, unsigned long long size, const char *what,
 	if (!s->n)
 		return;
 	summarize(s, &sum);
-	fmt_ns(p50, sizeof(p50), (double)sum.p50);
-	fmt_ns(p90, sizeof(p90), (double)sum.p90);
-	fmt_ns(p99, sizeof(p99), (double)sum.p99);
-	fmt_ns(mx, sizeof(mx), (double)sum.max);
-	fmt_ns(mean, sizeof(mean), sum.mean);
-	fmt_ns(sd, sizeof(sd), sum.stddev);
+	hl_fmt_ns(p50, sizeof(p50), (double)sum.p50);
+	hl_fmt_ns(p90, sizeof(p90), (double)sum.p90);
+	hl_fmt_ns(p99, sizeof(p99), (double)sum.p99);
+	hl_fmt_ns(mx, sizeof(mx), (double)sum.max);
+	hl_fmt_ns(mean, sizeof(mean), sum.mean);
+	hl_fmt_ns(sd, sizeof(sd), sum.stddev);
 	printf("%-24s %9lluK %-14s %5zu %10s %10s %10s %10s %10s %10s\n", heap, size >> 10,
 	       what, s->n, p50, p90, p99, mx, mean, sd);
 }

@@ -290,6 +290,61 @@ class BenchChecker(unittest.TestCase):
         self.assertNotEqual(self.run_check(doc).returncode, 0)
 
 
+def tool_list(kind):
+    """`heaplab-bench list --json` or `heaplab-stress list --json`, as the checkers read it."""
+    exe = os.environ.get("HEAPLAB_" + kind.upper()) or \
+        os.path.join(TOP, kind, "heaplab-" + kind)
+    return json.loads(subprocess.run([exe, "list", "--json"], capture_output=True, text=True,
+                                     check=True).stdout)
+
+
+class Descriptors(unittest.TestCase):
+    """The tools' own descriptions (list --json), which the checkers read."""
+
+    def test_bench_lists_every_harness(self):
+        """heaplab-bench list --json names every harness of the fixtures, with help and cases"""
+        tools = {t["name"]: t for t in tool_list("bench")["tools"]}
+        for name in BENCH:
+            doc = json.load(open(fixture(name)))
+            t = tools[doc["tool"]]
+            self.assertTrue(t["help"] and t["cases"].split(), name)
+            self.assertIn("size", t["cases"].split(), name)
+
+    def test_unlisted_tool_fails_the_check(self):
+        """a bench result from a tool the binary does not list fails the case check"""
+        doc = json.load(open(fixture("alloc")))
+        doc["tool"] = "nonesuch"
+        with tempfile.TemporaryDirectory() as t:
+            p = subprocess.run([sys.executable, CHECK_BENCH, write_json(t, "c.json", doc)],
+                               capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("nonesuch", p.stdout + p.stderr)
+
+    def test_stressors_listed_with_their_heaps(self):
+        """heaplab-stress list --json: every stressor with help, its heaps and ranged options"""
+        st = {s["name"]: s for s in tool_list("stress")["stressors"]}
+        self.assertEqual(st["unload"]["heaps"], "heaplab")
+        self.assertEqual(st["rand"]["heaps"], "all")
+        for s in st.values():
+            for o in s["options"]:
+                self.assertLessEqual(o["min"], o["default"])
+                self.assertLessEqual(o["default"], o["max"])
+
+    def test_stressor_missing_on_a_heaplab_heap_fails(self):
+        """a run where a heaplab-only stressor did nothing on a heaplab heap fails; the
+        machine block says which heaps are heaplab's"""
+        doc = json.load(open(fixture("stress-run")))
+        ours = [h["path"] for h in doc["machine"]["heaps"] if h["impl"] == "heaplab"]
+        self.assertTrue(ours)
+        doc["stressors"] = [s for s in doc["stressors"]
+                            if not (s["name"] == "unload" and s["heap"] == ours[0])]
+        with tempfile.TemporaryDirectory() as t:
+            p = subprocess.run([sys.executable, CHECK_JSON, "stress", write_json(t, "r.json", doc)],
+                               capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"run: unload did no op on {ours[0]}", p.stdout)
+
+
 class BatchChecker(unittest.TestCase):
     """tests/guest/check-json.py: many files judged in one process."""
 

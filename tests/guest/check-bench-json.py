@@ -3,9 +3,41 @@
 """Checks a heaplab-bench JSON beyond its schema: every case the options ask
 for is there, every distribution is self-consistent (order of percentiles,
 histogram and raw samples agree with n), --perf counters are present.
-Never its timings.   check-bench-json.py FILE"""
+Never its timings.   check-bench-json.py FILE
+
+Which cases a tool must produce comes from the tool itself: the "cases" of
+`heaplab-bench list --json` (the binary named by $HEAPLAB_BENCH, else the
+one built in this tree), so a new harness needs no line here.
+"""
+import functools
+import itertools
 import json
+import os
+import subprocess
 import sys
+
+TOP = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..")
+
+
+@functools.lru_cache(maxsize=None)
+def tool_cases():
+    exe = os.environ.get("HEAPLAB_BENCH") or os.path.join(TOP, "bench", "heaplab-bench")
+    out = subprocess.run([exe, "list", "--json"], capture_output=True, text=True, check=True)
+    return {t["name"]: t["cases"].split() for t in json.loads(out.stdout)["tools"]}
+
+
+def axis_values(axis, opt):
+    """Every value of one axis of a tool's "cases": heap[+extra...], size,
+    threads, or FIELD=v1,v2."""
+    if axis.startswith("heap"):
+        return axis.split("+")[1:] + list(opt["heaps"])
+    if axis in ("size", "threads"):
+        return list(opt.get({"size": "sizes"}.get(axis, axis), []))
+    return axis.split("=", 1)[1].split(",")
+
+
+def axis_field(axis):
+    return "heap" if axis.startswith("heap") else axis.split("=", 1)[0]
 
 
 def dists(r):
@@ -28,21 +60,13 @@ def check_dist(where, d, raw):
 def main(path):
     doc = json.load(open(path))
     tool, opt = doc["tool"], doc["options"]
-    heaps, sizes = opt["heaps"], opt["sizes"]
-    want = {
-        "alloc": {(h, s) for h in heaps for s in sizes},
-        "memset": {(None, s) for s in sizes},
-        "zero": {("kernel:clear_highpage", s) for s in sizes} | {(h, s) for h in heaps for s in sizes},
-        "mmap": {(h, s) for h in ["anon"] + heaps for s in sizes},
-        "concurrency": {(h, s, t) for h in heaps for s in sizes for t in opt.get("threads", [])},
-        "pressure": {(h, s, l) for h in heaps for s in sizes for l in ("idle", "pressure")},
-        "tracer": {(h, s) for h in heaps for s in sizes},
-    }[tool]
+    assert tool in tool_cases(), f"tool {tool!r} is not a harness heaplab-bench lists"
+    axes = tool_cases()[tool]
+    want = set(itertools.product(*(axis_values(a, opt) for a in axes)))
     got = set()
     for r in doc["results"]:
-        key = (r.get("heap"), r["size"])
+        key = tuple(r[axis_field(a)] for a in axes)
         if tool == "concurrency":
-            key += (r["threads"],)
             assert r["ops"] == r["alloc"]["n"] == r["free"]["n"], (key, "ops")
             # every thread on its own CPU while there are CPUs for them
             ncpu = doc["machine"]["cpus"]
@@ -51,7 +75,6 @@ def main(path):
             assert len(r["cpus_used"]) == min(r["threads"], ncpu), \
                 (key, f"threads ran on CPUs {r['cpus_used']} of {ncpu} online")
         if tool == "pressure":
-            key += (r["load"],)
             assert r["vmstat"], (key, "no vmstat counters")
             assert (r["fill_bytes"] > 0) == (r["load"] == "pressure"), (key, "fill")
         got.add(key)

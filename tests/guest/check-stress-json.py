@@ -7,10 +7,27 @@ calls, the OOM checks reached ENOMEM). Exit 1 with the reasons otherwise.
 
   check-stress-json.py FILE [MIN_FUZZ_CALLS]
 """
+import functools
 import json
+import os
+import subprocess
 import sys
 
-STRESSORS = {"rand", "pattern", "sync", "share", "vgem", "devopen", "unload"}
+TOP = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..")
+
+
+@functools.lru_cache(maxsize=None)
+def stressors():
+    """{name: "all" or "heaplab"} from `heaplab-stress list --json` (the
+    binary named by $HEAPLAB_STRESS, else the one built in this tree)."""
+    exe = os.environ.get("HEAPLAB_STRESS") or os.path.join(TOP, "stress", "heaplab-stress")
+    out = subprocess.run([exe, "list", "--json"], capture_output=True, text=True, check=True)
+    return {s["name"]: s["heaps"] for s in json.loads(out.stdout)["stressors"]}
+
+
+def heaplab_heaps(d):
+    """The heaps heaplab serves, as the run's machine block saw them."""
+    return {h["path"] for h in d["machine"].get("heaps", []) if h["impl"] == "heaplab"}
 
 
 def problems(d, min_calls):
@@ -30,9 +47,10 @@ def problems(d, min_calls):
     heaps = d["options"]["heaps"]
     if d["tool"] == "run":
         seen = {(s["name"], s["heap"]): s for s in d["stressors"]}
-        for name in STRESSORS:
+        ours = heaplab_heaps(d)
+        for name, applies in stressors().items():
             for h in heaps:
-                if name == "unload" and "/heaplab/" not in h:
+                if applies == "heaplab" and h not in ours:
                     continue
                 s = seen.get((name, h))
                 if not s or not s["ops"]:

@@ -15,63 +15,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <linux/dma-buf.h>
 
-#include "linux/heaplab-dma-heap.h"
-
-static unsigned long long parse_size(const char *s, char **end)
-{
-	unsigned long long v = strtoull(s, end, 10);
-
-	switch (**end) {
-	case 'G':
-		v <<= 10;
-		/* fall through */
-	case 'M':
-		v <<= 10;
-		/* fall through */
-	case 'K':
-		v <<= 10;
-		(*end)++;
-	}
-	return v;
-}
+#include "heaplab.h"
 
 /* "SIZE:COUNT" at *s; advances past it and a following comma. */
 static int parse_pair(const char **s, unsigned long long *size,
 		      unsigned long *count)
 {
+	const char *num;
+	uint64_t v;
 	char *end;
 
-	*size = parse_size(*s, &end);
-	if (!*size || *end != ':')
+	if (hl_parse_size_prefix(*s, &v, &num) || *num != ':')
 		return -1;
+	*size = v;
+	end = (char *)num;
 	*count = strtoul(end + 1, &end, 10);
 	if (!*count || (*end && *end != ','))
 		return -1;
 	*s = *end ? end + 1 : end;
 	return 0;
-}
-
-static int alloc(int heap, unsigned long long len)
-{
-	struct dma_heap_allocation_data d = {
-		.len = len, .fd_flags = O_RDWR | O_CLOEXEC,
-	};
-
-	if (ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d))
-		return -errno;
-	return d.fd;
-}
-
-static int sync_buf(int fd, unsigned long long flags)
-{
-	struct dma_buf_sync s = { .flags = flags | DMA_BUF_SYNC_RW };
-
-	return ioctl(fd, DMA_BUF_IOCTL_SYNC, &s);
 }
 
 static int use(int heap, const char *name, unsigned long long len)
@@ -81,10 +47,10 @@ static int use(int heap, const char *name, unsigned long long len)
 	char *p;
 	int fd;
 
-	fd = alloc(heap, len);
+	fd = hl_alloc_rw(heap, len);
 	if (fd < 0) {
 		fprintf(stderr, "heap-workload: %s: alloc %llu: %s\n", name, len,
-			strerror(-fd));
+			strerror(errno));
 		return -1;
 	}
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -94,11 +60,11 @@ static int use(int heap, const char *name, unsigned long long len)
 		close(fd);
 		return -1;
 	}
-	if (sync_buf(fd, DMA_BUF_SYNC_START))
+	if (hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW))
 		goto fail;
 	for (off = 0; off < len; off += page)
 		p[off] = 1;
-	if (sync_buf(fd, DMA_BUF_SYNC_END))
+	if (hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW))
 		goto fail;
 	munmap(p, len);
 	close(fd);
@@ -142,10 +108,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		for (i = 0; i < count; i++) {
-			ret = alloc(heap, size);
-			if (ret != -ENOMEM) {
+			ret = hl_alloc_rw(heap, size);
+			if (ret >= 0 || errno != ENOMEM) {
 				fprintf(stderr, "heap-workload: %s: alloc %llu: want ENOMEM, got %s\n",
-					argv[1], size, ret >= 0 ? "a buffer" : strerror(-ret));
+					argv[1], size, ret >= 0 ? "a buffer" : strerror(errno));
 				if (ret >= 0)
 					close(ret);
 				return 1;

@@ -63,13 +63,6 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-static int alloc(int heap_fd, size_t len)
-{
-	struct dma_heap_allocation_data d = { .len = len, .fd_flags = O_RDWR };
-
-	return ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &d) < 0 ? -1 : (int)d.fd;
-}
-
 /*
  * Run the rest of the case only in layout @want ("" for the main boot; see
  * tests/layouts.test for the others). A case of another boot passes with a
@@ -98,15 +91,6 @@ FIXTURE_TEARDOWN(heaplab)
 {
 }
 
-/* One counter of debugfs heaplab/<heap>/stats, or -1. */
-static long long stat_of(const char *heap, const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/heaplab/%s/stats", heap);
-	return key_value(path, name);
-}
-
 TEST_F_TIMEOUT(heaplab, counters, SLOW)
 {
 	long long allocs, fails, out, peak;
@@ -118,28 +102,28 @@ TEST_F_TIMEOUT(heaplab, counters, SLOW)
 
 	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, heap);
-	allocs = stat_of("system", "allocations");
-	fails = stat_of("system", "failures");
-	out = stat_of("system", "bytes_outstanding");
+	allocs = hl_heap_stat("system", "allocations");
+	fails = hl_heap_stat("system", "failures");
+	out = hl_heap_stat("system", "bytes_outstanding");
 	ASSERT_LE(0, allocs);
 	ASSERT_LE(0, out);
 
-	buf = alloc(heap, len);
+	buf = hl_alloc(heap, len, O_RDWR, 0);
 	ASSERT_LE(0, buf);
-	EXPECT_EQ(allocs + 1, stat_of("system", "allocations"));
-	EXPECT_EQ(out + (long long)len, stat_of("system", "bytes_outstanding"));
-	peak = stat_of("system", "bytes_peak");
+	EXPECT_EQ(allocs + 1, hl_heap_stat("system", "allocations"));
+	EXPECT_EQ(out + (long long)len, hl_heap_stat("system", "bytes_outstanding"));
+	peak = hl_heap_stat("system", "bytes_peak");
 	EXPECT_LE(out + (long long)len, peak);
 	close(buf);
-	EXPECT_EQ(out, stat_of("system", "bytes_outstanding"));
-	EXPECT_EQ(peak, stat_of("system", "bytes_peak"));
+	EXPECT_EQ(out, hl_heap_stat("system", "bytes_outstanding"));
+	EXPECT_EQ(peak, hl_heap_stat("system", "bytes_peak"));
 
 	/* an invalid request is rejected before the heap: not a failure */
 	EXPECT_EQ(-1, ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &bad));
-	EXPECT_EQ(fails, stat_of("system", "failures"));
+	EXPECT_EQ(fails, hl_heap_stat("system", "failures"));
 	/* a heap failure is counted */
-	EXPECT_EQ(-1, alloc(heap, 1ULL << 40));
-	EXPECT_EQ(fails + 1, stat_of("system", "failures"));
+	EXPECT_EQ(-1, hl_alloc(heap, 1ULL << 40, O_RDWR, 0));
+	EXPECT_EQ(fails + 1, hl_heap_stat("system", "failures"));
 	close(heap);
 }
 
@@ -161,13 +145,13 @@ TEST_F_TIMEOUT(heaplab, tracepoints, SLOW)
 	LAYOUT("");
 
 	snprintf(path, sizeof(path), "%s/events/heaplab/enable", tr);
-	ASSERT_EQ(0, write_str(path, "1")) TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ(0, hl_write_str(path, "1")) TH_LOG("%s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/trace", tr);
-	ASSERT_EQ(0, write_str(path, ""));
+	ASSERT_EQ(0, hl_write_str(path, ""));
 
 	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, heap);
-	buf = alloc(heap, 5 * psz);
+	buf = hl_alloc(heap, 5 * psz, O_RDWR, 0);
 	ASSERT_LE(0, buf);
 	p = mmap(NULL, 5 * psz, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, p);
@@ -180,7 +164,7 @@ TEST_F_TIMEOUT(heaplab, tracepoints, SLOW)
 	close(heap);
 
 	snprintf(path, sizeof(path), "%s/events/heaplab/enable", tr);
-	EXPECT_EQ(0, write_str(path, "0"));
+	EXPECT_EQ(0, hl_write_str(path, "0"));
 	snprintf(path, sizeof(path), "%s/trace", tr);
 	fd = open(path, O_RDONLY);
 	ASSERT_LE(0, fd);
@@ -219,7 +203,7 @@ TEST_F_TIMEOUT(heaplab, unload_refused_while_in_use, SLOW)
 	/* the framework is pinned by its heap modules */
 	EXPECT_EQ(-1, unload("heaplab_heap"));
 
-	buf = alloc(heap, 4 * psz);
+	buf = hl_alloc(heap, 4 * psz, O_RDWR, 0);
 	ASSERT_LE(0, buf);
 	map = mmap(NULL, 4 * psz, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 	ASSERT_NE(MAP_FAILED, map);
@@ -271,7 +255,7 @@ TEST_F_TIMEOUT(heaplab, load_unload_cycles, SLOW)
 		/* each cycle really uses the heap it loaded */
 		heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 		ASSERT_LE(0, heap);
-		buf = alloc(heap, 2 * psz);
+		buf = hl_alloc(heap, 2 * psz, O_RDWR, 0);
 		ASSERT_LE(0, buf);
 		close(buf);
 		close(heap);
@@ -370,7 +354,7 @@ TEST_F_TIMEOUT(heaplab, alloc_while_loading, SLOW)
 			heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 			if (heap < 0)
 				continue;
-			buf = alloc(heap, 4096);
+			buf = hl_alloc(heap, 4096, O_RDWR, 0);
 			if (buf >= 0) {
 				close(buf);
 				/* served while the module was still loading */
@@ -389,7 +373,7 @@ TEST_F_TIMEOUT(heaplab, alloc_while_loading, SLOW)
 		ASSERT_EQ(0, unload("heaplab_system_heap"))
 			TH_LOG("cycle %d: %s", cycle, strerror(errno));
 		snprintf(delay, sizeof(delay), "%d", delay_ms);
-		ASSERT_EQ(0, write_str(knob, delay)) TH_LOG("%s: %s", knob, strerror(errno));
+		ASSERT_EQ(0, hl_write_str(knob, delay)) TH_LOG("%s: %s", knob, strerror(errno));
 		sh[0] = 0;
 		while (sh[1])
 			usleep(100);
@@ -402,7 +386,7 @@ TEST_F_TIMEOUT(heaplab, alloc_while_loading, SLOW)
 		usleep(1000);
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	write_str(knob, "0");
+	hl_write_str(knob, "0");
 	TH_LOG("%lld allocations served while the heap module was still loading (%d loads, window up to %d ms)",
 	       sh[2], cycle, delay_ms);
 	EXPECT_LT(0, sh[2]) TH_LOG("the load window was never hit: the test proves nothing");
@@ -434,7 +418,7 @@ TEST_F_TIMEOUT(heaplab, bench_module_killed, SLOW)
 		ASSERT_EQ(0, syscall(SYS_finit_module, fd, "", 0)) TH_LOG("%s", strerror(errno));
 		close(fd);
 	}
-	for (i = 0; i < 12 && read_num("/sys/kernel/debug/heaplab_bench/interrupted") < 3; i++) {
+	for (i = 0; i < 12 && hl_read_num("/sys/kernel/debug/heaplab_bench/interrupted") < 3; i++) {
 		pid_t pid = fork();
 
 		ASSERT_LE(0, pid);
@@ -442,16 +426,16 @@ TEST_F_TIMEOUT(heaplab, bench_module_killed, SLOW)
 			char p2[128];
 
 			snprintf(p2, sizeof(p2), "%s/clear_pages", dir);
-			_exit(write_str(p2, "16384") ? 1 : 0);
+			_exit(hl_write_str(p2, "16384") ? 1 : 0);
 		}
 		usleep(2000 + 3000 * i);
 		kill(pid, SIGKILL);
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		EXPECT_EQ(0, read_num(path)) TH_LOG("kill %d: pages still held", i);
+		EXPECT_EQ(0, hl_read_num(path)) TH_LOG("kill %d: pages still held", i);
 	}
 	TH_LOG("%lld runs interrupted while taking pages",
-	       read_num("/sys/kernel/debug/heaplab_bench/interrupted"));
-	EXPECT_LT(0, read_num("/sys/kernel/debug/heaplab_bench/interrupted"))
+	       hl_read_num("/sys/kernel/debug/heaplab_bench/interrupted"));
+	EXPECT_LT(0, hl_read_num("/sys/kernel/debug/heaplab_bench/interrupted"))
 		TH_LOG("no kill landed while pages were taken: nothing proven");
 }
 
@@ -476,7 +460,7 @@ TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
 	kernel_clears = strstr(cmdline, "init_on_alloc=1") || strstr(cmdline, "init_on_free=1");
 	for (i = 0; i < 2; i++) {
 		char dev[64];
-		long long before = stat_of(heaps[i], "pages_cleared"), after;
+		long long before = hl_heap_stat(heaps[i], "pages_cleared"), after;
 		unsigned char *p;
 		int heap, buf, round;
 		size_t j, len = 64 * psz;
@@ -486,7 +470,7 @@ TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
 		ASSERT_LE(0, heap) TH_LOG("%s: %s", dev, strerror(errno));
 		ASSERT_LE(0, before);
 		for (round = 0; round < 4; round++) {
-			buf = alloc(heap, len);
+			buf = hl_alloc(heap, len, O_RDWR, 0);
 			ASSERT_LE(0, buf);
 			p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 			ASSERT_NE(MAP_FAILED, p);
@@ -497,7 +481,7 @@ TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
 			close(buf);
 		}
 		close(heap);
-		after = stat_of(heaps[i], "pages_cleared");
+		after = hl_heap_stat(heaps[i], "pages_cleared");
 		TH_LOG("%s: %lld pages cleared by the heap for 4 x 64 pages (%s)", heaps[i],
 		       after - before, kernel_clears ? "the kernel clears" : "default");
 		EXPECT_EQ(kernel_clears ? 0 : 4 * 64, after - before);
@@ -516,14 +500,14 @@ TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
 TEST_F_TIMEOUT(heaplab, admission_when_unmovable_short, SLOW)
 {
 	const char *knob = "/sys/kernel/debug/heaplab_smoke/unmovable";
-	long long ooms = key_value("/proc/vmstat", "oom_kill"), held = -1, margin = 0;
+	long long ooms = hl_oom_kills(), held = -1, margin = 0;
 	char buf[96] = "";
 	int heap, buf_fd, err, fd;
 
 	LAYOUT("short");
 	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, heap) TH_LOG("%s: %s", SYS_DEV, strerror(errno));
-	ASSERT_EQ(0, write_str(knob, "short")) TH_LOG("%s: %s (is heaplab_smoke loaded?)",
+	ASSERT_EQ(0, hl_write_str(knob, "short")) TH_LOG("%s: %s (is heaplab_smoke loaded?)",
 						knob, strerror(errno));
 	fd = open(knob, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
@@ -533,16 +517,16 @@ TEST_F_TIMEOUT(heaplab, admission_when_unmovable_short, SLOW)
 	TH_LOG("%lld unmovable pages taken: MemAvailable - CmaFree = %lld pages", held, margin);
 	EXPECT_GT(0, margin);
 
-	buf_fd = alloc(heap, 4096);
+	buf_fd = hl_alloc(heap, 4096, O_RDWR, 0);
 	err = errno;
 	if (buf_fd >= 0)
 		close(buf_fd);
-	ASSERT_EQ(0, write_str(knob, "release"));
+	ASSERT_EQ(0, hl_write_str(knob, "release"));
 	EXPECT_EQ(-1, buf_fd) TH_LOG("a page was admitted with MemAvailable below CmaFree");
 	EXPECT_EQ(ENOMEM, err);
-	EXPECT_EQ(ooms, key_value("/proc/vmstat", "oom_kill"));
+	EXPECT_EQ(ooms, hl_oom_kills());
 	/* and once memory is back, the heap serves again */
-	buf_fd = alloc(heap, 4096);
+	buf_fd = hl_alloc(heap, 4096, O_RDWR, 0);
 	EXPECT_LE(0, buf_fd) TH_LOG("%s", strerror(errno));
 	if (buf_fd >= 0)
 		close(buf_fd);

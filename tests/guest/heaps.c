@@ -34,37 +34,6 @@ static void __attribute__((constructor)) init_page_size(void)
 	page_size = sysconf(_SC_PAGESIZE);
 }
 
-/* The first byte in [p, p+len) that is not @c, or -1. */
-static long first_not(const unsigned char *p, size_t len, unsigned char c)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != c)
-			return (long)i;
-	return -1;
-}
-
-static int open_vgem(void)
-{
-	char name[32], drv[16];
-	int i, fd;
-
-	for (i = 0; i < 16; i++) {
-		struct drm_version v = { .name = drv, .name_len = sizeof(drv) - 1 };
-
-		snprintf(name, sizeof(name), "/dev/dri/card%d", i);
-		fd = open(name, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(drv, 0, sizeof(drv));
-		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(drv, "vgem"))
-			return fd;
-		close(fd);
-	}
-	return -1;
-}
-
 /*
  * Every fixture here is "one heap device, opened": each declares only which
  * heaps its cases apply to. An absent heap is a skip (a failure under CI).
@@ -103,21 +72,21 @@ TEST_F_TIMEOUT(heap, errors, SLOW)
 						 .fd_flags = O_RDWR };
 
 	/* fd_flags outside O_ACCMODE | O_CLOEXEC */
-	EXPECT_EQ(-1, heap_alloc(self->fd, page_size, O_RDWR | O_NONBLOCK, 0));
+	EXPECT_EQ(-1, hl_alloc(self->fd, page_size, O_RDWR | O_NONBLOCK, 0));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, heap_alloc(self->fd, page_size, 0x80000000u, 0));
+	EXPECT_EQ(-1, hl_alloc(self->fd, page_size, 0x80000000u, 0));
 	EXPECT_EQ(EINVAL, errno);
 	/* any heap flag */
-	EXPECT_EQ(-1, heap_alloc(self->fd, page_size, O_RDWR, 1));
+	EXPECT_EQ(-1, hl_alloc(self->fd, page_size, O_RDWR, 1));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, heap_alloc(self->fd, page_size, O_RDWR, 1ULL << 63));
+	EXPECT_EQ(-1, hl_alloc(self->fd, page_size, O_RDWR, 1ULL << 63));
 	EXPECT_EQ(EINVAL, errno);
 	/* zero length, and lengths whose page round-up wraps */
-	EXPECT_EQ(-1, heap_alloc(self->fd, 0, O_RDWR, 0));
+	EXPECT_EQ(-1, hl_alloc(self->fd, 0, O_RDWR, 0));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, heap_alloc(self->fd, UINT64_MAX, O_RDWR, 0));
+	EXPECT_EQ(-1, hl_alloc(self->fd, UINT64_MAX, O_RDWR, 0));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, heap_alloc(self->fd, UINT64_MAX - page_size + 2, O_RDWR, 0));
+	EXPECT_EQ(-1, hl_alloc(self->fd, UINT64_MAX - page_size + 2, O_RDWR, 0));
 	EXPECT_EQ(EINVAL, errno);
 	/* fd must be 0 on entry */
 	data.fd = 3;
@@ -168,7 +137,7 @@ TEST_F_TIMEOUT(heap, sizes, SLOW)
 	size_t len;
 
 	for (len = page_size; len <= 64 * MiB; len *= 4) {
-		int fd = heap_alloc(self->fd, len, O_RDWR | O_CLOEXEC, 0);
+		int fd = hl_alloc(self->fd, len, O_RDWR | O_CLOEXEC, 0);
 		unsigned char *p;
 
 		ASSERT_LE(0, fd) TH_LOG("%zu bytes: %s", len, strerror(errno));
@@ -184,7 +153,7 @@ TEST_F_TIMEOUT(heap, sizes, SLOW)
 	}
 	/* an unaligned length is rounded up to whole pages */
 	{
-		int fd = heap_alloc(self->fd, page_size + 1, O_RDWR, 0);
+		int fd = hl_alloc(self->fd, page_size + 1, O_RDWR, 0);
 
 		ASSERT_LE(0, fd);
 		EXPECT_EQ(2 * page_size, lseek(fd, 0, SEEK_END));
@@ -205,11 +174,11 @@ TEST_F_TIMEOUT(heap, zeroed, SLOW)
 			long bad;
 			int fd;
 
-			fd = heap_alloc(self->fd, len, O_RDWR, 0);
+			fd = hl_alloc(self->fd, len, O_RDWR, 0);
 			ASSERT_LE(0, fd);
 			p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 			ASSERT_NE(MAP_FAILED, p);
-			bad = first_not(p, len, 0);
+			bad = hl_first_not(p, len, 0);
 			ASSERT_EQ(-1, bad) TH_LOG("round %d, %zu bytes: byte %ld is 0x%x",
 						  round, len, bad, p[bad]);
 			memset(p, 0xa5, len);
@@ -225,7 +194,7 @@ TEST_F_TIMEOUT(heap, mmap_ranges, SLOW)
 	unsigned char *all, *part;
 	int fd, i;
 
-	fd = heap_alloc(self->fd, len, O_RDWR, 0);
+	fd = hl_alloc(self->fd, len, O_RDWR, 0);
 	ASSERT_LE(0, fd);
 	all = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, all);
@@ -236,8 +205,8 @@ TEST_F_TIMEOUT(heap, mmap_ranges, SLOW)
 	part = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		    5 * page_size);
 	ASSERT_NE(MAP_FAILED, part);
-	EXPECT_EQ(-1, first_not(part, page_size, 6));
-	EXPECT_EQ(-1, first_not(part + page_size, page_size, 7));
+	EXPECT_EQ(-1, hl_first_not(part, page_size, 6));
+	EXPECT_EQ(-1, hl_first_not(part + page_size, page_size, 7));
 	part[0] = 0x42;
 	EXPECT_EQ(0x42, all[5 * page_size]);
 	munmap(part, 2 * page_size);
@@ -264,22 +233,22 @@ TEST_F_TIMEOUT(heap, sync, SLOW)
 	unsigned char *p;
 	int fd;
 
-	fd = heap_alloc(self->fd, len, O_RDWR, 0);
+	fd = hl_alloc(self->fd, len, O_RDWR, 0);
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
-	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	EXPECT_EQ(0, hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
 	memset(p, 0x5a, len);
-	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
-	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	EXPECT_EQ(-1, first_not(p, len, 0x5a));
-	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
-	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
-	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	EXPECT_EQ(0, hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+	EXPECT_EQ(0, hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(-1, hl_first_not(p, len, 0x5a));
+	EXPECT_EQ(0, hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0, hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	EXPECT_EQ(0, hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
 	/* bad flags */
-	EXPECT_EQ(-1, buf_sync(fd, 0));
+	EXPECT_EQ(-1, hl_sync(fd, 0));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, buf_sync(fd, DMA_BUF_SYNC_RW | 0x100));
+	EXPECT_EQ(-1, hl_sync(fd, DMA_BUF_SYNC_RW | 0x100));
 	EXPECT_EQ(EINVAL, errno);
 	munmap(p, len);
 	close(fd);
@@ -294,9 +263,9 @@ TEST_F_TIMEOUT(heap, vgem_import, SLOW)
 	unsigned char *p;
 	int vgem, fd;
 
-	vgem = open_vgem();
+	vgem = hl_open_vgem();
 	ASSERT_LE(0, vgem) TH_LOG("no vgem device in /dev/dri");
-	fd = heap_alloc(self->fd, len, O_RDWR, 0);
+	fd = hl_alloc(self->fd, len, O_RDWR, 0);
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
@@ -305,9 +274,9 @@ TEST_F_TIMEOUT(heap, vgem_import, SLOW)
 	ASSERT_EQ(0, ioctl(vgem, DRM_IOCTL_PRIME_FD_TO_HANDLE, &import))
 		TH_LOG("import: %s", strerror(errno));
 	/* CPU access with a mapped attachment syncs it */
-	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
+	EXPECT_EQ(0, hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW));
 	memset(p, 0x11, len);
-	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
+	EXPECT_EQ(0, hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW));
 
 	gclose.handle = import.handle;
 	EXPECT_EQ(0, ioctl(vgem, DRM_IOCTL_GEM_CLOSE, &gclose));
@@ -330,7 +299,7 @@ TEST_F_TIMEOUT(heap, kernel_vmap, SLOW)
 
 	k = open(knob, O_WRONLY | O_CLOEXEC);
 	ASSERT_LE(0, k) TH_LOG("%s: %s (is heaplab_smoke loaded?)", knob, strerror(errno));
-	fd = heap_alloc(self->fd, len, O_RDWR, 0);
+	fd = hl_alloc(self->fd, len, O_RDWR, 0);
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
@@ -339,13 +308,13 @@ TEST_F_TIMEOUT(heap, kernel_vmap, SLOW)
 	snprintf(cmd, sizeof(cmd), "%d 90", fd);
 	ASSERT_EQ((ssize_t)strlen(cmd), write(k, cmd, strlen(cmd)))
 		TH_LOG("vmap knob: %s", strerror(errno));
-	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	EXPECT_EQ(-1, first_not(p, len, 90));
-	EXPECT_EQ(0, buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(0, hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(-1, hl_first_not(p, len, 90));
+	EXPECT_EQ(0, hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	/* a second round reuses nothing stale */
 	snprintf(cmd, sizeof(cmd), "%d 7", fd);
 	ASSERT_EQ((ssize_t)strlen(cmd), write(k, cmd, strlen(cmd)));
-	EXPECT_EQ(-1, first_not(p, len, 7));
+	EXPECT_EQ(-1, hl_first_not(p, len, 7));
 	/* bad input: not a dma-buf, not an fd */
 	snprintf(cmd, sizeof(cmd), "%d 1", k);
 	EXPECT_EQ(-1, write(k, cmd, strlen(cmd)));
@@ -377,8 +346,8 @@ static int exec_fd_open(int fd)
 
 TEST_F_TIMEOUT(heap, cloexec, SLOW)
 {
-	int a = heap_alloc(self->fd, page_size, O_RDWR | O_CLOEXEC, 0);
-	int b = heap_alloc(self->fd, page_size, O_RDWR, 0);
+	int a = hl_alloc(self->fd, page_size, O_RDWR | O_CLOEXEC, 0);
+	int b = hl_alloc(self->fd, page_size, O_RDWR, 0);
 
 	ASSERT_LE(0, a);
 	ASSERT_LE(0, b);
@@ -390,7 +359,7 @@ TEST_F_TIMEOUT(heap, cloexec, SLOW)
 	EXPECT_EQ(O_RDWR, fcntl(a, F_GETFL) & O_ACCMODE);
 	close(a);
 	close(b);
-	a = heap_alloc(self->fd, page_size, O_RDONLY, 0);
+	a = hl_alloc(self->fd, page_size, O_RDONLY, 0);
 	ASSERT_LE(0, a);
 	EXPECT_EQ(O_RDONLY, fcntl(a, F_GETFL) & O_ACCMODE);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size, PROT_WRITE, MAP_SHARED, a, 0));
@@ -411,7 +380,7 @@ TEST_F_TIMEOUT(heap, dup_close_fork, SLOW)
 	int fd, fd2, status;
 	pid_t pid;
 
-	fd = heap_alloc(self->fd, len, O_RDWR, 0);
+	fd = hl_alloc(self->fd, len, O_RDWR, 0);
 	ASSERT_LE(0, fd);
 	fd2 = dup(fd);
 	ASSERT_LE(0, fd2);
@@ -425,11 +394,11 @@ TEST_F_TIMEOUT(heap, dup_close_fork, SLOW)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		/* the child shares the mapping */
-		_exit(first_not(p, len, 0x33) == -1 && (memset(p, 0x44, len), 1) ? 0 : 1);
+		_exit(hl_first_not(p, len, 0x33) == -1 && (memset(p, 0x44, len), 1) ? 0 : 1);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	EXPECT_EQ(-1, first_not(p, len, 0x44));
+	EXPECT_EQ(-1, hl_first_not(p, len, 0x44));
 	munmap(p, len);
 }
 
@@ -461,13 +430,13 @@ TEST_F_TIMEOUT(heap, scm_rights, SLOW)
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, got, 0);
 		if (p == MAP_FAILED)
 			_exit(4);
-		if (first_not(p, len, 0x77) != -1)
+		if (hl_first_not(p, len, 0x77) != -1)
 			_exit(5);
 		memset(p, 0x88, len);
 		_exit(0);
 	}
 	close(sv[1]);
-	fd = heap_alloc(self->fd, len, O_RDWR, 0);
+	fd = hl_alloc(self->fd, len, O_RDWR, 0);
 	ASSERT_LE(0, fd);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
@@ -482,7 +451,7 @@ TEST_F_TIMEOUT(heap, scm_rights, SLOW)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	EXPECT_EQ(-1, first_not(p, len, 0x88));
+	EXPECT_EQ(-1, hl_first_not(p, len, 0x88));
 	munmap(p, len);
 	close(sv[0]);
 }
@@ -498,25 +467,20 @@ FIXTURE_VARIANT_ADD(oversize, heaplab_system) { .path = "/dev/heaplab/system" };
 FIXTURE_VARIANT_ADD(oversize, heaplab_cma) { .path = "/dev/heaplab/reserved" };
 FIXTURE_VARIANT_ADD(oversize, upstream_cma) { .path = "/dev/dma_heap/reserved" };
 
-static long oom_kills(void)
-{
-	return key_value("/proc/vmstat", "oom_kill");
-}
-
 TEST_F_TIMEOUT(oversize, enomem, SLOW)
 {
 	struct sysinfo si;
-	long kills = oom_kills();
+	long long kills = hl_oom_kills();
 	uint64_t ram;
 
 	ASSERT_EQ(0, sysinfo(&si));
 	ram = (uint64_t)si.totalram * si.mem_unit;
 	ASSERT_LE(0, kills);
-	EXPECT_EQ(-1, heap_alloc(self->fd, 2 * ram, O_RDWR, 0));
+	EXPECT_EQ(-1, hl_alloc(self->fd, 2 * ram, O_RDWR, 0));
 	EXPECT_EQ(ENOMEM, errno);
-	EXPECT_EQ(-1, heap_alloc(self->fd, 1ULL << 40, O_RDWR, 0));
+	EXPECT_EQ(-1, hl_alloc(self->fd, 1ULL << 40, O_RDWR, 0));
 	EXPECT_EQ(ENOMEM, errno);
-	EXPECT_EQ(kills, oom_kills()) TH_LOG("the OOM killer ran");
+	EXPECT_EQ(kills, hl_oom_kills()) TH_LOG("the OOM killer ran");
 }
 
 /* CMA heaps take from the CMA area and give every page back on release. */
@@ -531,35 +495,24 @@ FIXTURE_VARIANT_ADD(cma, upstream_cma) { .path = "/dev/dma_heap/reserved" };
  * movable pages live in CMA pageblocks too, and freed pages sit in per-cpu
  * lists before they count as free.
  */
-static long cma_used_pages(const char *heap_path)
+/* The area a CMA heap allocates from has the heap's name. */
+static long long cma_used_pages(const char *heap_path)
 {
-	const char *area = strrchr(heap_path, '/') + 1;
-	char path[128];
-	long used = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/cma/%s/used", area);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &used) != 1)
-		used = -1;
-	fclose(f);
-	return used;
+	return hl_cma_used(strrchr(heap_path, '/') + 1);
 }
 
 TEST_F_TIMEOUT(cma, pages_return, SLOW)
 {
 	const size_t len = 32 * MiB;
-	long before;
+	long long before;
 	int round, fd;
 
 	before = cma_used_pages(variant->path);
 	ASSERT_LE(0, before) TH_LOG("no debugfs cma/<area>/used");
 	for (round = 0; round < 4; round++) {
-		fd = heap_alloc(self->fd, len, O_RDWR, 0);
+		fd = hl_alloc(self->fd, len, O_RDWR, 0);
 		ASSERT_LE(0, fd) TH_LOG("round %d: %s", round, strerror(errno));
-		EXPECT_EQ(before + (long)(len / page_size), cma_used_pages(variant->path));
+		EXPECT_EQ(before + (long long)(len / page_size), cma_used_pages(variant->path));
 		close(fd);
 		EXPECT_EQ(before, cma_used_pages(variant->path));
 	}
@@ -578,14 +531,6 @@ HEAP_FIXTURE(killable);
 FIXTURE_VARIANT_ADD(killable, heaplab_system) { .path = "/dev/heaplab/system" };
 FIXTURE_VARIANT_ADD(killable, upstream_system) { .path = "/dev/dma_heap/system" };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 TEST_F_TIMEOUT(killable, sigkill, SLOW)
 {
 	const size_t len = 192 * MiB;
@@ -594,9 +539,9 @@ TEST_F_TIMEOUT(killable, sigkill, SLOW)
 	char c;
 	pid_t pid;
 
-	t0 = now_s();
-	fd = heap_alloc(self->fd, len, O_RDWR, 0);
-	full = now_s() - t0;
+	t0 = hl_now_s();
+	fd = hl_alloc(self->fd, len, O_RDWR, 0);
+	full = hl_now_s() - t0;
 	ASSERT_LE(0, fd) TH_LOG("%zu MiB: %s", len / MiB, strerror(errno));
 	close(fd);
 
@@ -609,7 +554,7 @@ TEST_F_TIMEOUT(killable, sigkill, SLOW)
 			_exit(2);
 		/* Allocate until killed, so the kill lands inside the ioctl. */
 		for (;;) {
-			fd = heap_alloc(self->fd, len, O_RDWR, 0);
+			fd = hl_alloc(self->fd, len, O_RDWR, 0);
 			if (fd < 0)
 				_exit(3);
 			close(fd);
@@ -619,10 +564,10 @@ TEST_F_TIMEOUT(killable, sigkill, SLOW)
 	ASSERT_EQ(1, read(ready[0], &c, 1));
 	close(ready[0]);
 	usleep((useconds_t)(full * 1e6 / 10));
-	killed_at = now_s();
+	killed_at = hl_now_s();
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	reaped = now_s() - killed_at;
+	reaped = hl_now_s() - killed_at;
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	EXPECT_LT(reaped, full / 2)
 		TH_LOG("full allocation %.3fs, reaped %.3fs after SIGKILL", full, reaped);

@@ -174,7 +174,7 @@ FIXTURE_SETUP(imp)
 	 * heaps, whose errors are expected, it only counts.
 	 */
 	if (dma_debug_on())
-		write_str(DMA_API "/driver_filter",
+		hl_write_str(DMA_API "/driver_filter",
 			  variant->ours ? "heaplab_importer" : "heaplab_none");
 }
 
@@ -185,7 +185,7 @@ FIXTURE_TEARDOWN(imp)
 	if (self->ctl >= 0)
 		close(self->ctl);
 	if (dma_debug_on())
-		write_str(DMA_API "/driver_filter", "heaplab_importer");
+		hl_write_str(DMA_API "/driver_filter", "heaplab_importer");
 }
 
 struct imp_case {
@@ -225,16 +225,16 @@ static void run_case(FIXTURE_DATA(imp) *self,
 		     int fd, unsigned char *p, uint64_t len)
 {
 	int to = strcmp(c->dir, "from"), from = strcmp(c->dir, "to");
-	long long errs = dma_debug_on() ? read_num(DMA_API "/error_count") : 0;
+	long long errs = dma_debug_on() ? hl_read_num(DMA_API "/error_count") : 0;
 	char res[256];
 	long long bad;
 	int ret;
 
 #define STEP(what, expr) do { ret = (expr); outcome(self, variant, c, what, ret, res); } while (0)
 	res[0] = '\0';
-	STEP("sync start", buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE) ? -errno : 0);
+	STEP("sync start", hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE) ? -errno : 0);
 	fill(p, len, 1, c->step);
-	STEP("sync end", buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE) ? -errno : 0);
+	STEP("sync end", hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE) ? -errno : 0);
 
 	STEP("attach", imp(self->ctl, res, sizeof(res), "attach %d", fd));
 	if (ret)
@@ -262,9 +262,9 @@ static void run_case(FIXTURE_DATA(imp) *self,
 				       variant->path);
 	} else {
 		if (to) {
-			buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+			hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 			fill(p, len, 3, c->step);
-			buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+			hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
 			STEP("device reads the CPU's data after end_cpu_access",
 			     imp(self->ctl, res, sizeof(res), "devread 3 %llu",
 				 (unsigned long long)c->step));
@@ -273,24 +273,24 @@ static void run_case(FIXTURE_DATA(imp) *self,
 			STEP("device writes",
 			     imp(self->ctl, res, sizeof(res), "devwrite 2 %llu",
 				 (unsigned long long)c->step));
-			buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+			hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 			bad = verify(p, len, 2, c->step);
 			snprintf(res, sizeof(res), "first bad stamp at %lld", bad);
 			STEP("CPU reads the device's data after begin_cpu_access",
 			     bad < 0 ? 0 : -EBADMSG);
-			buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+			hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 			STEP("kernel mapping reads the device's data",
 			     imp(self->ctl, res, sizeof(res), "vmapcheck 2 %llu",
 				 (unsigned long long)c->step));
 		}
 		/* A read-write bracket, whatever direction the device mapped. */
-		buf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
-		buf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+		hl_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+		hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
 	}
 	STEP("unmap", imp(self->ctl, res, sizeof(res), "unmap"));
 	STEP("detach", imp(self->ctl, res, sizeof(res), "detach"));
 	if (dma_debug_on()) {
-		long long now = read_num(DMA_API "/error_count");
+		long long now = hl_read_num(DMA_API "/error_count");
 
 		snprintf(res, sizeof(res), "%lld new DMA-API errors", now - errs);
 		STEP("DMA-API debug", now == errs ? 0 : -EPROTO);
@@ -314,7 +314,7 @@ static void run_matrix(struct __test_metadata *_metadata, FIXTURE_DATA(imp) *sel
 		unsigned char *p;
 		int fd;
 
-		fd = heap_alloc(self->heap, sizes[i], O_RDWR | O_CLOEXEC, 0);
+		fd = hl_alloc(self->heap, sizes[i], O_RDWR | O_CLOEXEC, 0);
 		ASSERT_LE(0, fd) TH_LOG("%s: %llu bytes: %s", variant->path,
 					(unsigned long long)sizes[i], strerror(errno));
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -386,18 +386,18 @@ TEST_F_TIMEOUT(imp, seg_uint_max, SLOW)
  */
 TEST_F_TIMEOUT(imp, dma32, SLOW)
 {
-	long long used0 = read_num(SWIOTLB_USED), peak = 0;
+	long long used0 = hl_read_num(SWIOTLB_USED), peak = 0;
 	char res[256];
 	int fd;
 
 	LAYOUT("big");
 	run_matrix(_metadata, self, variant, UINT32_MAX, 32, true, UINT64_MAX);
 	/* Where bouncing is expected, prove it happened: map once more. */
-	fd = heap_alloc(self->heap, 8 * MiB, O_RDWR | O_CLOEXEC, 0);
+	fd = hl_alloc(self->heap, 8 * MiB, O_RDWR | O_CLOEXEC, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, imp(self->ctl, res, sizeof(res), "attach %d", fd));
 	if (!imp(self->ctl, res, sizeof(res), "map bidi")) {
-		peak = read_num(SWIOTLB_USED);
+		peak = hl_read_num(SWIOTLB_USED);
 		imp(self->ctl, res, sizeof(res), "unmap");
 	}
 	imp(self->ctl, res, sizeof(res), "detach");
@@ -440,7 +440,7 @@ TEST_F_TIMEOUT(imp, over_4g, SLOW)
 		return;
 	}
 	ASSERT_EQ(0, imp(self->ctl, res, sizeof(res), "config %u 64", UINT32_MAX));
-	fd = heap_alloc(self->heap, len, O_RDWR | O_CLOEXEC, 0);
+	fd = hl_alloc(self->heap, len, O_RDWR | O_CLOEXEC, 0);
 	ASSERT_LE(0, fd) TH_LOG("%s: 4 GiB + 64 KiB: %s (boot with --mem 10G --cma 5G)",
 				variant->path, strerror(errno));
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

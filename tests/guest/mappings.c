@@ -83,7 +83,7 @@ FIXTURE_SETUP(map)
 	self->heap = open(variant->path, O_RDONLY | O_CLOEXEC);
 	if (self->heap < 0)
 		SKIP(return, "%s: %s", variant->path, strerror(errno));
-	self->buf = heap_alloc(self->heap, self->len, O_RDWR | O_CLOEXEC, 0);
+	self->buf = hl_alloc(self->heap, self->len, O_RDWR | O_CLOEXEC, 0);
 	ASSERT_LE(0, self->buf) TH_LOG("%s: %s", variant->path, strerror(errno));
 	self->p = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       self->buf, 0);

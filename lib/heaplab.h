@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libheaplab: what heaplab's userspace shares (bench/, stress/, bpf/ and the
+ * guest test programs of tests/guest). One header, one .c file a topic:
+ *
+ *   heap.c     heap devices: open, allocate, map, sync, vgem import,
+ *              the inventory of heaps under some directories, and which
+ *              implementation a heap is
+ *   buf.c      buffer contents: first byte not a value, patterns
+ *   proc.c     one-value and "key value" files of /proc, sysfs, debugfs;
+ *              the counters the checks read (oom_kill, CMA areas' used)
+ *   machine.c  the "machine" block every JSON document starts with
+ *   cli.c      the program's name, die(), sizes, ranges and lists
+ *   fmt.c      clocks, durations, errno names, wait statuses
+ *
+ * Functions return -1 with errno set, or NULL, as libc does; none prints
+ * except hl_die(). Built twice: libheaplab.a with the tools' flags and
+ * libheaplab-san.a with the test programs' sanitizers.
+ */
+#ifndef HEAPLAB_LIB_H
+#define HEAPLAB_LIB_H
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* How many heaps a tool takes (--heap), and how many the inventory lists. */
+#define HL_MAX_HEAPS 16
+
+/* heap.c */
+
+/* Open heap device @path read-only (what DMA_HEAP_IOCTL_ALLOC needs). */
+int hl_heap_open(const char *path);
+/* DMA_HEAP_IOCTL_ALLOC: a dma-buf fd, or -1 with errno (ENOMEM, EINVAL, ...). */
+int hl_alloc(int heap, uint64_t len, uint32_t fd_flags, uint64_t heap_flags);
+/* The common case: a read-write, close-on-exec buffer. */
+static inline int hl_alloc_rw(int heap, uint64_t len)
+{
+	return hl_alloc(heap, len, O_RDWR | O_CLOEXEC, 0);
+}
+/* A shared read-write mapping of a whole buffer, or NULL with errno. */
+void *hl_map(int buf, size_t len);
+/* DMA_BUF_IOCTL_SYNC with @flags (DMA_BUF_SYNC_START | ..._RW, ...). */
+int hl_sync(int buf, uint64_t flags);
+/* The first /dev/dri/card* whose driver is vgem (an importer), or -1. */
+int hl_open_vgem(void);
+
+enum hl_impl {
+	HL_IMPL_UNKNOWN,	/* not a heap device, or no such file */
+	HL_IMPL_HEAPLAB,	/* heaplab_heap.ko ("heaplab" in /proc/devices) */
+	HL_IMPL_UPSTREAM,	/* the kernel's own ("dma_heap") */
+};
+/*
+ * Which implementation serves the node @path: by its device number's major
+ * in /proc/devices, not by its directory (heaplab's devdir= is a choice).
+ */
+enum hl_impl hl_heap_impl(const char *path);
+const char *hl_impl_name(enum hl_impl impl);
+
+struct hl_heap {
+	char path[128];
+	char name[64];		/* the node's name: system, reserved, ... */
+	enum hl_impl impl;
+};
+/*
+ * The heap devices under each of @dirs (NULL-terminated), sorted by path
+ * within a directory: how many were found (at most @max), or -1.
+ */
+int hl_heaps_find(const char *const *dirs, struct hl_heap *out, int max);
+
+/* buf.c */
+
+/* Offset of the first byte of @p that is not @c, or -1. */
+long hl_first_not(const void *p, size_t len, unsigned char c);
+/* Each word its offset mixed with @tag: a page in the wrong place shows. */
+void hl_fill_pattern(void *p, size_t len, uint64_t tag);
+/* Offset of the first word that does not hold the pattern, or -1. */
+long hl_check_pattern(const void *p, size_t len, uint64_t tag);
+
+/* proc.c */
+
+/* Write @s to @path whole: 0, or -1 with errno. */
+int hl_write_str(const char *path, const char *s);
+/* The number a one-value file starts with (any base strtoll takes), or -1. */
+long long hl_read_num(const char *path);
+/* The value of @key in a file of "key value" lines (/proc/vmstat), or -1. */
+long long hl_key_value(const char *path, const char *key);
+/* The value of @key in /proc/meminfo, in KiB ("MemFree"), or -1. */
+long long hl_meminfo_kb(const char *key);
+/* The processes the OOM killer has killed since boot (vmstat oom_kill), or -1. */
+long long hl_oom_kills(void);
+/* Counter @key of heaplab's debugfs heaplab/@heap/stats ("pages_held"), or -1. */
+long long hl_heap_stat(const char *heap, const char *key);
+
+#define HL_MAX_CMA_AREAS 8
+struct hl_cma_area {
+	char name[64];		/* CMA_MAX_NAME */
+	long long used;		/* pages handed out: debugfs cma/NAME/used */
+	long long count;	/* pages in the area: cma/NAME/count */
+};
+/* The CMA areas debugfs lists: how many (0 without debugfs or CMA). */
+int hl_cma_areas(struct hl_cma_area *out, int max);
+/* Pages area @name has handed out, or -1 if debugfs does not list it. */
+long long hl_cma_used(const char *name);
+
+/* machine.c */
+struct json_object;
+/*
+ * The "machine" block of every heaplab JSON document: kernel release,
+ * version and arch, cmdline, online and configured CPUs, memory, CMA
+ * (areas and bytes) and the heap devices present.
+ */
+struct json_object *hl_machine_json(void);
+
+/* cli.c */
+
+/* The program's name for messages ("heaplab-bench"); set by hl_set_prog(). */
+extern const char *hl_prog;
+void hl_set_prog(const char *name);
+/* "PROG: message" on stderr and exit(2): bad usage or input. */
+void hl_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* "4K", "64K", "1M", "1G" or plain bytes, above 0: 0, or -1 (EINVAL/ERANGE). */
+int hl_parse_size(const char *s, uint64_t *out);
+/* Like hl_parse_size, but the end of the number is returned (lists of sizes). */
+int hl_parse_size_prefix(const char *s, uint64_t *out, const char **end);
+/* An integer in [min, max] (any base strtoll takes), or hl_die() naming @what. */
+long long hl_parse_range(const char *s, long long min, long long max, const char *what);
+/*
+ * Splits @list at commas and calls @fn on each item: how many, or -1 at the
+ * first item @fn refuses (returns non-zero). At most @max items, else -1
+ * with errno E2BIG.
+ */
+int hl_parse_list(const char *list, int max, int (*fn)(const char *item, void *arg),
+		  void *arg);
+
+/* fmt.c */
+
+/* CLOCK_MONOTONIC in seconds. */
+double hl_now_s(void);
+/* A duration in ns as "850ns", "12.3us", "4.56ms", "1.20s". */
+void hl_fmt_ns(char *buf, size_t len, double ns);
+/* "EINVAL", "ENOMEM", ... or "E123". Not thread-safe for unknown numbers. */
+const char *hl_errname(int err);
+/* A wait status in words: "exited with status 1", "killed by signal 9". */
+void hl_wait_msg(char *buf, size_t len, int status);
+
+#endif /* HEAPLAB_LIB_H */
