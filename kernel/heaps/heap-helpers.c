@@ -348,13 +348,15 @@ static int heaplab_end_cpu_access(struct dma_buf *dmabuf,
 }
 
 /*
- * Pages are mapped into userspace one by one, when first touched, as
- * struct pages (not by pfn): every heap hands out pages with refcounts
- * (order-0 pages, or the pages of compound chunks, whose reference is the
- * chunk's), so get_user_pages() works on the mapping, and with it
- * O_DIRECT, vmsplice, process_vm_readv and a debugger's reads. The mapping
- * holds the dma-buf alive; a page pinned past the buffer's release stays
- * allocated until its last reference goes.
+ * Pages are mapped into userspace as struct pages (not by pfn): every heap
+ * hands out pages with refcounts (order-0 pages, or the pages of compound
+ * chunks, whose reference is the chunk's), so get_user_pages() works on
+ * the mapping, and with it O_DIRECT, vmsplice, process_vm_readv and a
+ * debugger's reads. The mapping holds the dma-buf alive; a page pinned
+ * past the buffer's release stays allocated until its last reference goes.
+ *
+ * heaplab_mmap() maps every page at once; this fault handler serves the
+ * pages zapped since (madvise(MADV_DONTNEED)) and any mmap() could not map.
  */
 static vm_fault_t heaplab_vm_fault(struct vm_fault *vmf)
 {
@@ -379,6 +381,8 @@ static int heaplab_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
 	struct heaplab_buffer *buffer = dmabuf->priv;
 	const unsigned long flags = VM_DONTEXPAND | VM_DONTDUMP;
+	unsigned long num;
+	int ret;
 
 	/*
 	 * Shared mappings only (a read-only fd's shared mapping has only
@@ -396,6 +400,18 @@ static int heaplab_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 #endif
 	vma->vm_ops = &heaplab_vm_ops;
 	vma->vm_private_data = buffer;
+	/*
+	 * Map the whole range now, a page table at a time under one lock
+	 * (vm_insert_pages), instead of one fault per 4 KiB page on first
+	 * touch: a buffer written whole took a fault per page before. The
+	 * core checked vm_pgoff + the length against the buffer. A page left
+	 * unmapped (no memory for a page table) is the fault handler's.
+	 */
+	num = vma_pages(vma);
+	ret = vm_insert_pages(vma, vma->vm_start, buffer->pages + vma->vm_pgoff, &num);
+	if (ret)
+		pr_debug("heaplab: %s: mmap left %lu page(s) to faults: %d\n",
+			 heaplab_heap_get_name(buffer->heap), num, ret);
 	return 0;
 }
 

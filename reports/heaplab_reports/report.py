@@ -100,7 +100,7 @@ def plot_zero(rs, outdir, made):
     _save(fig, outdir, "zeroing.png", made)
 
 
-MMAP_OPS = ("first_touch", "write", "read", "write_sync", "read_sync")
+MMAP_OPS = ("map_touch", "first_touch", "write", "read", "write_sync", "read_sync")
 
 
 def _per_size(rows, outdir, name, made, draw):

@@ -82,7 +82,7 @@ def main(path):
         if tool == "zero" and r["heap"].startswith("/dev/heaplab/"):
             assert r["zero"], (key, "heaplab heap without zeroing events")
         if tool == "mmap":
-            need = {"mmap", "first_touch", "write", "read", "munmap"}
+            need = {"mmap", "first_touch", "map_touch", "write", "read", "munmap"}
             if r["heap"] != "anon":
                 need |= {"write_sync", "read_sync"}
             assert set(d) == need, (key, sorted(d))

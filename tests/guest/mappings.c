@@ -7,6 +7,9 @@
  * a debugger (ptrace PEEKDATA/POKEDATA and /proc/PID/mem) reading and
  * writing the mapping of a stopped child.
  *
+ * How heaplab maps (the whole buffer at mmap(), shared mappings only) is
+ * tested first.
+ *
  * heaplab's heaps must do all of them. The upstream heaps are run the same
  * way and their result is printed ("# upstream: ..."): the upstream system
  * heap maps by pfn (VM_PFNMAP), where each fails with EFAULT or EIO; the
@@ -116,6 +119,84 @@ static int judge(struct __test_metadata *_metadata,
 		     ok ? "works" : strerror(err));
 	}
 	return ok;
+}
+
+/*
+ * heaplab maps a whole buffer at mmap() (vm_insert_pages), so a buffer
+ * touched whole costs one pass, not a fault per page: every page is
+ * present before the first touch (mincore() reports present PTEs). A page
+ * zapped since (MADV_DONTNEED) comes back on its next touch, through the
+ * fault handler, with its data.
+ */
+TEST_F_TIMEOUT(map, mapped_at_mmap, SLOW)
+{
+	size_t i, n = self->len / page_size, present = 0;
+	unsigned char *vec = calloc(n, 1);
+	int ret;
+
+	ASSERT_NE(NULL, vec);
+	ASSERT_EQ(0, mincore(self->p, self->len, vec));
+	for (i = 0; i < n; i++)
+		present += vec[i] & 1;
+	if (variant->ours) {
+		EXPECT_EQ(n, present) TH_LOG("%zu of %zu pages mapped at mmap", present, n);
+	} else {
+		/* a VM_PFNMAP mapping (the upstream system heap) shows none */
+		note("upstream: mincore() sees %zu of %zu pages mapped after mmap on %s\n",
+		     present, n, variant->path);
+	}
+	pattern(self->p, self->len, 5);
+	ret = madvise(self->p + page_size, page_size, MADV_DONTNEED);
+	if (judge(_metadata, variant, "MADV_DONTNEED of a page", !ret, errno)) {
+		ASSERT_EQ(0, mincore(self->p + page_size, page_size, vec));
+		EXPECT_EQ(0, vec[0] & 1) TH_LOG("the page is still mapped");
+		EXPECT_EQ(-1, mismatch(self->p, self->len, 5));
+		ASSERT_EQ(0, mincore(self->p + page_size, page_size, vec));
+		EXPECT_EQ(1, vec[0] & 1) TH_LOG("the touch did not map the page again");
+	}
+	free(vec);
+}
+
+/* A mapping at an offset shows the buffer's pages from there on. */
+TEST_F_TIMEOUT(map, at_offset, SLOW)
+{
+	unsigned char *q;
+
+	pattern(self->p, self->len, 3);
+	q = mmap(NULL, 3 * page_size, PROT_READ | PROT_WRITE, MAP_SHARED, self->buf,
+		 2 * page_size);
+	ASSERT_NE(MAP_FAILED, q) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(0, memcmp(q, self->p + 2 * page_size, 3 * page_size));
+	q[0] ^= 0xff;
+	EXPECT_EQ(q[0], self->p[2 * page_size]);
+	munmap(q, 3 * page_size);
+	/* past the end: the dma-buf core refuses it */
+	q = mmap(NULL, 2 * page_size, PROT_READ, MAP_SHARED, self->buf,
+		 self->len - page_size);
+	EXPECT_EQ(MAP_FAILED, q);
+	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * MAP_PRIVATE: refused with EINVAL, as the upstream CMA heap does. The
+ * upstream system heap accepts it, but the writes of a private mapping go
+ * to copies no device sees, which a heap that hands buffers to devices
+ * should not let pass silently.
+ */
+TEST_F_TIMEOUT(map, private_refused, SLOW)
+{
+	void *q = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->buf, 0);
+	int err = errno;
+
+	if (variant->ours) {
+		EXPECT_EQ(MAP_FAILED, q);
+		EXPECT_EQ(EINVAL, err);
+	} else {
+		note("upstream: MAP_PRIVATE on %s: %s\n", variant->path,
+		     q == MAP_FAILED ? strerror(err) : "mapped");
+	}
+	if (q != MAP_FAILED)
+		munmap(q, page_size);
 }
 
 TEST_F_TIMEOUT(map, o_direct, SLOW)
