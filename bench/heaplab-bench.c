@@ -153,19 +153,22 @@ static void parse_threads(struct opts *o, const char *arg)
 		hl_die("--threads needs at least one count");
 }
 
-/* The options of one tool alone, by getopt code, and their names. */
-static const struct { int code; const char *name; } tool_only[] = {
-	{ 't', "threads" }, { 'O', "oversubscribe" }, { 'f', "fill" }, { 'T', "tracer" },
-	{ 'J', "tracer-json" }, { 'A', "tracer-arg" }, { 'R', "rounds" },
-};
-
-static void check_tool_only(const struct tool *t, int code)
+/*
+ * Option @code, by its long name in @lopts: refused unless it is common or
+ * @t lists it. Which options belong to one tool alone is what the
+ * descriptors' .options say, so no second list is kept here.
+ */
+static void check_tool_only(const struct tool *t, const struct option *lopts, int code)
 {
-	size_t i;
+	const struct tool *const *p, *u;
 
-	for (i = 0; i < sizeof(tool_only) / sizeof(tool_only[0]); i++)
-		if (tool_only[i].code == code && !has_option(t, tool_only[i].name))
-			hl_die("--%s does not apply to %s", tool_only[i].name, t->name);
+	for (; lopts->name; lopts++) {
+		if (lopts->val != code || has_option(t, lopts->name))
+			continue;
+		for_each_tool(u, p)
+			if (has_option(u, lopts->name))
+				hl_die("--%s does not apply to %s", lopts->name, t->name);
+	}
 }
 
 int main(int argc, char **argv)
@@ -215,7 +218,7 @@ int main(int argc, char **argv)
 	argv++;
 	argc--;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		check_tool_only(t, c);
+		check_tool_only(t, lopts, c);
 		switch (c) {
 		case 'H':
 			if (o.nheaps == HL_MAX_HEAPS)

@@ -39,14 +39,14 @@ static long dmabuf_count(void)
 	return n;
 }
 
-/* heaplab's debugfs stat @key of the heap behind @path; -1 for other heaps. */
-static long long heap_stat(const char *path, const char *key)
+/* heaplab's debugfs stat @key of heap @h; -1 for other heaps. */
+static long long heap_stat(const struct opts *o, int h, const char *key)
 {
-	const char *name = strrchr(path, '/');
+	const char *name = strrchr(o->heaps[h], '/');
 
-	if (hl_heap_impl(path) != HL_IMPL_HEAPLAB)
+	if (!o->heaplab[h])
 		return -1;
-	return hl_heap_stat(name ? name + 1 : path, key);
+	return hl_heap_stat(name ? name + 1 : o->heaps[h], key);
 }
 
 static void meminfo(struct snapshot *s)
@@ -131,8 +131,8 @@ int snapshot(const struct opts *o, struct snapshot *s)
 		return -1;
 	}
 	for (i = 0; i < o->nheaps; i++) {
-		s->heap_bytes[i] = heap_stat(o->heaps[i], "bytes_outstanding");
-		s->heap_pages[i] = heap_stat(o->heaps[i], "pages_held");
+		s->heap_bytes[i] = heap_stat(o, i, "bytes_outstanding");
+		s->heap_pages[i] = heap_stat(o, i, "pages_held");
 	}
 	meminfo(s);
 	s->pcp_kb = pcp_kb();

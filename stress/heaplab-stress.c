@@ -63,9 +63,9 @@ static void usage(FILE *f)
 	}
 }
 
-bool stressor_applies(const struct stressor *s, const char *path)
+bool stressor_applies(const struct stressor *s, const struct opts *o, int h)
 {
-	return !s->heaplab_only || hl_heap_impl(path) == HL_IMPL_HEAPLAB;
+	return !s->heaplab_only || o->heaplab[h];
 }
 
 /* list --json: the stressors and their options, for the suite's checkers. */
@@ -163,7 +163,7 @@ static int __attribute__((noreturn)) worker_proc(struct opts *o, int si, const l
 		memcpy(w[t].opt, opt, sizeof(w[t].opt));
 		memcpy(w[t].heap_fd, fds, sizeof(fds));
 		for (h = 0; h < o->nheaps; h++)
-			if (stressor_applies(w[t].s, o->heaps[h]))
+			if (stressor_applies(w[t].s, o, h))
 				w[t].heap_idx[w[t].nheap++] = h;
 		/* distinct, reproducible streams per stressor, process and thread */
 		w[t].rng = o->seed ^ ((uint64_t)(si + 1) << 48) ^ ((uint64_t)proc << 32) ^
@@ -277,7 +277,7 @@ int run_stress(struct opts *o, const char *which, char **set, int nset, struct j
 			uint64_t errs = 0;
 			int e;
 
-			if (!stressor_applies(&stressors[i], o->heaps[h]))
+			if (!stressor_applies(&stressors[i], o, h))
 				continue;
 			for (e = 0; e < MAX_ERRNO; e++)
 				errs += c->errors[e];
@@ -378,11 +378,13 @@ int main(int argc, char **argv)
 		hl_die("unexpected argument %s", argv[optind]);
 	if (!o.nheaps)
 		hl_die("%s needs at least one --heap", cmd);
-	for (i = 0; i < o.nheaps; i++)
+	for (i = 0; i < o.nheaps; i++) {
 		if (access(o.heaps[i], R_OK)) {
 			fprintf(stderr, "heaplab-stress: %s: %s\n", o.heaps[i], strerror(errno));
 			return 2;
 		}
+		o.heaplab[i] = hl_heap_impl(o.heaps[i]) == HL_IMPL_HEAPLAB;
+	}
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shm == MAP_FAILED)
 		hl_die("mmap: %s", strerror(errno));

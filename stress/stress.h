@@ -22,6 +22,8 @@
 /* Options common to every subcommand. */
 struct opts {
 	const char *heaps[HL_MAX_HEAPS];
+	/* heaps[i] is heaplab's: resolved once, before a stressor unloads anything */
+	bool heaplab[HL_MAX_HEAPS];
 	int nheaps;
 	int procs, threads;
 	double duration;		/* seconds, wall clock */
@@ -78,8 +80,8 @@ struct stressor {
 
 extern const struct stressor stressors[];
 extern const size_t nstressors;
-/* Whether stressor @s runs on heap @path. */
-bool stressor_applies(const struct stressor *s, const char *path);
+/* Whether stressor @s runs on heap @h (an index into o->heaps). */
+bool stressor_applies(const struct stressor *s, const struct opts *o, int h);
 
 /* Shared-memory results: counters per stressor x heap, and messages. */
 struct shared {
