@@ -53,6 +53,8 @@ struct heaplab_heap {
 	struct list_head node;
 	struct dentry *debugfs;
 	struct heaplab_heap_stats stats;
+	struct mutex pool_lock;	/* @pool against the stats file */
+	struct heaplab_pool *pool;
 };
 
 static LIST_HEAD(heap_list);
@@ -85,6 +87,14 @@ void heaplab_heap_account_pages(struct heaplab_heap *heap, long delta)
 	atomic64_add(delta, &heap->stats.pages_held);
 }
 EXPORT_SYMBOL_GPL(heaplab_heap_account_pages);
+
+/* Set after heaplab_heap_add(), cleared before the pool is destroyed. */
+void heaplab_heap_set_pool(struct heaplab_heap *heap, struct heaplab_pool *pool)
+{
+	mutex_lock(&heap->pool_lock);
+	heap->pool = pool;
+	mutex_unlock(&heap->pool_lock);
+}
 
 void heaplab_heap_account_cleared(struct heaplab_heap *heap, unsigned long n)
 {
@@ -231,6 +241,10 @@ static int heaplab_heap_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "pages_held %lld\n", atomic64_read(&heap->stats.pages_held));
 	seq_printf(s, "pages_cleared %lld\n",
 		   atomic64_read(&heap->stats.pages_cleared));
+	mutex_lock(&heap->pool_lock);
+	if (heap->pool)
+		heaplab_pool_stats_show(s, heap->pool);
+	mutex_unlock(&heap->pool_lock);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heaplab_heap_stats);
@@ -258,6 +272,7 @@ struct heaplab_heap *heaplab_heap_add(const struct heaplab_heap_export_info *inf
 		goto err_free;
 	}
 	heap->ops = info->ops;
+	mutex_init(&heap->pool_lock);
 	heap->priv = info->priv;
 	heap->owner = info->owner;
 
@@ -311,6 +326,7 @@ err_minor:
 	ida_free(&heap_minors, minor);
 err_unlock:
 	mutex_unlock(&heap_list_lock);
+	mutex_destroy(&heap->pool_lock);
 	kfree_const(heap->name);
 err_free:
 	kfree(heap);
@@ -338,6 +354,7 @@ void heaplab_heap_remove(struct heaplab_heap *heap)
 	cdev_del(&heap->cdev);
 	ida_free(&heap_minors, MINOR(heap->devt));
 	pr_info("heap %s removed\n", heap->name);
+	mutex_destroy(&heap->pool_lock);
 	kfree_const(heap->name);
 	kfree(heap);
 }

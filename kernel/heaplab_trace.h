@@ -104,6 +104,28 @@ DEFINE_EVENT(heaplab_cpu_access_class, heaplab_end_cpu_access,
 	     TP_ARGS(heap, len, dir)
 );
 
+/*
+ * Page pools: @what is hit, miss (an allocation), refill, recycle (the
+ * worker), release (a freed chunk not kept), shrink, drain (pool=0) or
+ * unload; @pool_pages the pool's level after it.
+ */
+TRACE_EVENT(heaplab_pool,
+	    TP_PROTO(const char *heap, const char *what, unsigned int order,
+		     long pool_pages),
+	    TP_ARGS(heap, what, order, pool_pages),
+	    TP_STRUCT__entry(__string(heap, heap)
+			     __string(what, what)
+			     __field(unsigned int, order)
+			     __field(long, pool_pages)),
+	    TP_fast_assign(__assign_str(heap, heap);
+			   __assign_str(what, what);
+			   __entry->order = order;
+			   __entry->pool_pages = pool_pages;),
+	    TP_printk("heap=%s what=%s order=%u pool_pages=%ld",
+		      __get_str(heap), __get_str(what), __entry->order,
+		      __entry->pool_pages)
+);
+
 #endif /* _HEAPLAB_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

@@ -109,6 +109,7 @@ struct snapshot {
 	long long heap_pages[HL_MAX_HEAPS];	/* pages_held, -1 if none */
 	long memfree_kb, cmafree_kb, memtotal_kb;
 	long pcp_kb;				/* zoneinfo's per-CPU lists */
+	long pool_kb;				/* heaplab pools' pages */
 	long long cma_used[HL_MAX_CMA_AREAS];	/* debugfs cma/NAME/used, pages */
 	char cma_name[HL_MAX_CMA_AREAS][64];	/* CMA_MAX_NAME */
 	int ncma;

@@ -17,7 +17,9 @@
 
 #include <heaplab/dma-heap.h>
 #include "../heaplab_test_hooks.h"
+#include "clear.h"
 #include "heap-helpers.h"
+#include "page-pool.h"
 #include "../dma-heap-internal.h"
 #include "../heaplab_trace.h"
 
@@ -91,38 +93,95 @@ EXPORT_SYMBOL_GPL(heaplab_buffer_destroy);
  * handed out pages that were cleared when freed: init_on_alloc=1 (which
  * covers CMA too, alloc_contig_range() runs the same post-allocation hook)
  * or init_on_free=1. Clearing them again would only double the cost.
+ * Pages recycled by a pool never went back to the page allocator: the
+ * pool worker clears those whatever this says.
  */
-static bool heaplab_kernel_clears_pages(void)
+bool heaplab_kernel_clears_pages(void)
 {
 	return want_init_on_free() || want_init_on_alloc(GFP_HIGHUSER);
 }
 
 /*
- * Clear every page, one at a time through a temporary mapping, so highmem
- * pages are safe too. Timed on its own (tracepoint heaplab_zero) so the
- * cost of zeroing can be told apart from the rest of an allocation.
+ * Clear fresh pages on the allocating thread, whole chunks at a time and,
+ * for a large buffer, on idle CPUs too (clear.c). Timed on its own
+ * (tracepoint heaplab_zero) so the cost of zeroing can be told apart from
+ * the rest of an allocation.
  */
-int heaplab_buffer_zero(struct heaplab_buffer *buffer)
+static int heaplab_zero_extents(struct heaplab_heap *heap,
+				const struct heaplab_extent *ext,
+				unsigned long n, unsigned long total)
 {
-	const char *name = heaplab_heap_get_name(buffer->heap);
 	ktime_t start = ktime_get();
-	pgoff_t i;
+	int ret;
 
-	if (heaplab_test_skip_zero() || heaplab_kernel_clears_pages())
+	if (!total || heaplab_test_skip_zero() || heaplab_kernel_clears_pages())
 		return 0;
-	for (i = 0; i < buffer->pagecount; i++) {
-		/* A huge buffer must not hold off a kill for long. */
-		if (!(i % 256) && fatal_signal_pending(current))
-			return -EINTR;
-		clear_highpage(buffer->pages[i]);
-		cond_resched();
-	}
-	heaplab_heap_account_cleared(buffer->heap, buffer->pagecount);
-	trace_heaplab_zero(name, buffer->pagecount,
+	ret = heaplab_clear_extents(ext, n, total);
+	if (ret)
+		return ret;
+	heaplab_heap_account_cleared(heap, total);
+	trace_heaplab_zero(heaplab_heap_get_name(heap), total,
 			   ktime_to_ns(ktime_sub(ktime_get(), start)));
 	return 0;
 }
+
+/*
+ * Clear every page of a buffer, from its page array (a heap may clear
+ * before it builds its table): runs of physically contiguous pages are
+ * cleared as one.
+ */
+int heaplab_buffer_zero(struct heaplab_buffer *buffer)
+{
+	struct heaplab_extent *ext;
+	unsigned long n = 1;
+	pgoff_t i;
+	int ret;
+
+	for (i = 1; i < buffer->pagecount; i++)
+		n += buffer->pages[i] != nth_page(buffer->pages[i - 1], 1);
+	ext = kvmalloc_array(n, sizeof(*ext), GFP_KERNEL);
+	if (!ext)
+		return -ENOMEM;
+	n = 0;
+	for (i = 0; i < buffer->pagecount; i++) {
+		struct page *page = buffer->pages[i];
+
+		if (n && page == nth_page(ext[n - 1].page, ext[n - 1].npages)) {
+			ext[n - 1].npages++;
+			continue;
+		}
+		ext[n].page = page;
+		ext[n++].npages = 1;
+	}
+	ret = heaplab_zero_extents(buffer->heap, ext, n, buffer->pagecount);
+	kvfree(ext);
+	return ret;
+}
 EXPORT_SYMBOL_GPL(heaplab_buffer_zero);
+
+/* Clear the chunks that did not come clean from a pool. */
+int heaplab_clear_chunks(struct heaplab_heap *heap,
+			 const struct heaplab_chunk *chunks, unsigned long n)
+{
+	struct heaplab_extent *ext;
+	unsigned long i, m = 0, total = 0;
+	int ret;
+
+	ext = kvmalloc_array(n, sizeof(*ext), GFP_KERNEL);
+	if (!ext)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (chunks[i].clean)
+			continue;
+		ext[m].page = chunks[i].page;
+		ext[m++].npages = 1UL << chunks[i].order;
+		total += 1UL << chunks[i].order;
+	}
+	ret = heaplab_zero_extents(heap, ext, m, total);
+	kvfree(ext);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(heaplab_clear_chunks);
 
 /*
  * The longest segment @dev takes: its max_seg_size, and no more than one

@@ -10,6 +10,12 @@
  * helpers' fault handler), and get_user_pages() works on the mapping. Every
  * page is cleared before the buffer is handed out, unless the kernel did.
  *
+ * Unlike upstream, chunks come first from a pool of pre-cleared chunks per
+ * order (page-pool.c), and freed chunks go back through it: the pool's
+ * worker clears them at low priority. A chunk taken from the page
+ * allocator (pool empty, or pool=0) is cleared here, whole chunks at a
+ * time, large buffers on idle CPUs too (clear.c).
+ *
  * The heap is only ever reached through the heap pointer the framework
  * passes in (or the buffer's): its device node exists before
  * heaplab_heap_add() returns, so an allocation can arrive before this
@@ -31,6 +37,7 @@
 #include <heaplab/dma-heap.h>
 #include "../heaplab_test_hooks.h"
 #include "heap-helpers.h"
+#include "page-pool.h"
 
 #define HIGH_ORDER_GFP	(((GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY | \
 			   __GFP_COMP) & ~__GFP_RECLAIM))
@@ -41,20 +48,23 @@ static const unsigned int orders[] = { 8, 4, 0 };
 static const gfp_t order_gfp[] = { HIGH_ORDER_GFP, HIGH_ORDER_GFP, LOW_ORDER_GFP };
 
 static struct heaplab_heap *sys_heap;
-
-struct sys_chunk {
-	struct page *page;
-	unsigned int order;
-};
+/* NULL until the pool exists: allocations may come before (see above). */
+static struct heaplab_pool *sys_pool;
 
 /*
  * Every chunk given back goes through here, so pages_held stays exact. A
  * chunk still referenced by get_user_pages() (an O_DIRECT read in flight)
- * is only freed when its last user lets go.
+ * is only freed when its last user lets go, and never pooled.
  */
 static void sys_put_chunk(struct heaplab_heap *heap, struct page *page,
 			  unsigned int order)
 {
+	struct heaplab_pool *pool = READ_ONCE(sys_pool);
+
+	if (pool) {
+		heaplab_pool_give(pool, page, order);
+		return;
+	}
 	__free_pages(page, order);
 	heaplab_heap_account_pages(heap, -(1L << order));
 }
@@ -82,25 +92,35 @@ static void sys_heap_free(struct heaplab_buffer *buffer)
 	heaplab_buffer_destroy(buffer);
 }
 
-/* The largest chunk that fits in @left pages and is not above @max_order. */
-static struct page *sys_alloc_chunk(struct heaplab_heap *heap,
-				    unsigned long left, unsigned int max_order,
-				    unsigned int *order)
+/*
+ * The largest chunk that fits in @left pages and is not above @max_order:
+ * a cleared one from the pool if it has one of that order, else one from
+ * the page allocator, to be cleared.
+ */
+static bool sys_alloc_chunk(struct heaplab_heap *heap, unsigned long left,
+			    unsigned int max_order, struct heaplab_chunk *c)
 {
+	struct heaplab_pool *pool = READ_ONCE(sys_pool);
 	struct page *page;
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(orders); i++) {
 		if (left < (1UL << orders[i]) || orders[i] > max_order)
 			continue;
-		page = alloc_pages(order_gfp[i], orders[i]);
+		page = pool ? heaplab_pool_take(pool, i) : NULL;
+		c->clean = !!page;
+		if (!page) {
+			page = alloc_pages(order_gfp[i], orders[i]);
+			if (page)
+				heaplab_heap_account_pages(heap, 1L << orders[i]);
+		}
 		if (page) {
-			heaplab_heap_account_pages(heap, 1L << orders[i]);
-			*order = orders[i];
-			return page;
+			c->page = page;
+			c->order = orders[i];
+			return true;
 		}
 	}
-	return NULL;
+	return false;
 }
 
 /*
@@ -136,7 +156,7 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 {
 	struct heaplab_buffer *buffer;
 	struct scatterlist *sg;
-	struct sys_chunk *chunks;
+	struct heaplab_chunk *chunks;
 	unsigned int max_order = orders[0], order;
 	unsigned long nchunks = 0, c;
 	pgoff_t filled = 0;
@@ -158,27 +178,32 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 	}
 
 	while (filled < buffer->pagecount) {
-		struct page *page;
+		struct heaplab_chunk *ch = &chunks[nchunks];
 
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			goto err_pages;
 		}
-		page = sys_alloc_chunk(heap, buffer->pagecount - filled,
-				       max_order, &order);
-		if (!page) {
+		if (!sys_alloc_chunk(heap, buffer->pagecount - filled,
+				     max_order, ch)) {
 			ret = -ENOMEM;
 			goto err_pages;
 		}
-		/* Once an order failed, do not retry it for this buffer. */
+		order = ch->order;
+		/*
+		 * Once an order failed, do not retry it for this buffer. A
+		 * pool miss is no failure: the page allocator gave one.
+		 */
 		max_order = order;
-		sys_chunk_pages(buffer->pages + filled, page, order);
-		chunks[nchunks].page = page;
-		chunks[nchunks].order = order;
+		sys_chunk_pages(buffer->pages + filled, ch->page, order);
 		nchunks++;
 		filled += 1UL << order;
 	}
 
+	/* Only the chunks that did not come cleared from the pool. */
+	ret = heaplab_clear_chunks(heap, chunks, nchunks);
+	if (ret)
+		goto err_pages;
 	ret = sg_alloc_table(&buffer->sg_table, nchunks, GFP_KERNEL);
 	if (ret)
 		goto err_pages;
@@ -189,10 +214,6 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 	}
 	kvfree(chunks);
 	chunks = NULL;
-
-	ret = heaplab_buffer_zero(buffer);
-	if (ret)
-		goto err_sgt;
 
 	dmabuf = heaplab_buffer_export(buffer, fd_flags);
 	if (IS_ERR(dmabuf)) {
@@ -224,13 +245,28 @@ static int __init sys_heap_init(void)
 		.ops = &sys_heap_ops,
 		.owner = THIS_MODULE,
 	};
+	struct heaplab_pool *pool;
 
 	sys_heap = heaplab_heap_add(&info);
-	return PTR_ERR_OR_ZERO(sys_heap);
+	if (IS_ERR(sys_heap))
+		return PTR_ERR(sys_heap);
+	/*
+	 * The node exists, so an allocation may be under way: a pool that
+	 * cannot be made is no reason to pull the heap from under it.
+	 */
+	pool = heaplab_pool_create(sys_heap, orders, order_gfp, ARRAY_SIZE(orders));
+	if (IS_ERR(pool))
+		pr_warn("no page pool (%ld): pages are cleared on the allocating thread\n",
+			PTR_ERR(pool));
+	else
+		WRITE_ONCE(sys_pool, pool);
+	return 0;
 }
 
+/* Buffers pin this module: none is alive, and none can be allocated. */
 static void __exit sys_heap_exit(void)
 {
+	heaplab_pool_destroy(sys_pool);
 	heaplab_heap_remove(sys_heap);
 }
 

@@ -77,6 +77,81 @@ static bool exists(const char *path)
 	}								\
 } while (0)
 
+/*
+ * The system heap's page pool (kernel/heaps/page-pool.c). Its level and
+ * counters are in the heap's debugfs stats; "pool" turns every pool on or
+ * off at runtime.
+ */
+#define POOL_PARAM "/sys/module/heaplab_heap/parameters/pool"
+
+/* Poll the system heap's stat @key until it is in [@lo, @hi], @secs at most. */
+static long long wait_stat(const char *key, long long lo, long long hi, int secs)
+{
+	long long v = -1;
+	int i;
+
+	for (i = 0; i < secs * 20; i++) {
+		v = hl_heap_stat("system", key);
+		if (v >= lo && v <= hi)
+			break;
+		usleep(50000);
+	}
+	return v;
+}
+
+/* Full: every order at its level, no freed chunk waiting. */
+static bool pool_wait_full(int secs)
+{
+	long long target = hl_heap_stat("system", "pool_target_pages");
+	int i;
+
+	for (i = 0; i < secs * 20; i++) {
+		long long o8 = hl_heap_stat("system", "pool_order8_pages");
+		long long o4 = hl_heap_stat("system", "pool_order4_pages");
+		long long o0 = hl_heap_stat("system", "pool_order0_pages");
+
+		if (o8 >= target * 12 / 16 && o4 >= target * 3 / 16 && o0 >= target / 16 &&
+		    !hl_heap_stat("system", "pool_freed_pages"))
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static int pool_set(bool on)
+{
+	return hl_write_str(POOL_PARAM, on ? "Y" : "N");
+}
+
+/*
+ * The offset of the first byte of a new buffer of @len that is not zero,
+ * or -1; then the buffer is filled with @fill and freed.
+ */
+static long check_and_fill(int heap, size_t len, int fill, int *err)
+{
+	unsigned char *p;
+	long bad;
+	int buf;
+
+	*err = 0;
+	buf = hl_alloc(heap, len, O_RDWR, 0);
+	if (buf < 0) {
+		*err = errno;
+		return 0;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
+	if (p == MAP_FAILED) {
+		*err = errno;
+		close(buf);
+		return 0;
+	}
+	bad = hl_first_not(p, len, 0);
+	memset(p, fill, len);
+	munmap(p, len);
+	close(buf);
+	return bad;
+}
+
 /* The harness has timeouts for fixture tests only; this one holds nothing. */
 FIXTURE(heaplab) {
 	int unused;
@@ -132,7 +207,7 @@ TEST_F_TIMEOUT(heaplab, tracepoints, SLOW)
 	static const char *const events[] = {
 		"heaplab_alloc_start", "heaplab_alloc_end", "heaplab_zero",
 		"heaplab_mmap", "heaplab_fault", "heaplab_begin_cpu_access",
-		"heaplab_end_cpu_access", "heaplab_buffer_release",
+		"heaplab_end_cpu_access", "heaplab_buffer_release", "heaplab_pool",
 	};
 	const char *tr = "/sys/kernel/tracing";
 	long psz = sysconf(_SC_PAGESIZE);
@@ -148,6 +223,9 @@ TEST_F_TIMEOUT(heaplab, tracepoints, SLOW)
 	ASSERT_EQ(0, hl_write_str(path, "1")) TH_LOG("%s: %s", path, strerror(errno));
 	snprintf(path, sizeof(path), "%s/trace", tr);
 	ASSERT_EQ(0, hl_write_str(path, ""));
+	/* The pool off, so that the allocation clears (heaplab_zero)... */
+	ASSERT_EQ(0, pool_set(false));
+	EXPECT_EQ(0, wait_stat("pool_pages", 0, 0, 30));
 
 	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, heap);
@@ -164,6 +242,10 @@ TEST_F_TIMEOUT(heaplab, tracepoints, SLOW)
 	munmap(p, 5 * psz);
 	close(buf);
 	close(heap);
+	/* ...and on again: its worker refills it (heaplab_pool). */
+	ASSERT_EQ(0, pool_set(true));
+	EXPECT_LT(0, wait_stat("pool_refills", hl_heap_stat("system", "pool_refills") + 1,
+			       1LL << 62, 30));
 
 	snprintf(path, sizeof(path), "%s/events/heaplab/enable", tr);
 	EXPECT_EQ(0, hl_write_str(path, "0"));
@@ -180,10 +262,14 @@ TEST_F_TIMEOUT(heaplab, tracepoints, SLOW)
 		got += n;
 	}
 	close(fd);
-	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
-		EXPECT_NE(NULL, strstr(trace, events[i])) TH_LOG("no %s event", events[i]);
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		const char *ev = events[i];
+
+		EXPECT_NE(NULL, strstr(trace, ev)) TH_LOG("no %s event", ev);
+	}
 	EXPECT_NE(NULL, strstr(trace, "heap=system len=20480 ret=0"));
 	EXPECT_NE(NULL, strstr(trace, "heap=system pages=5"));
+	EXPECT_NE(NULL, strstr(trace, "heap=system what=refill"));
 	free(trace);
 }
 
@@ -445,7 +531,9 @@ TEST_F_TIMEOUT(heaplab, bench_module_killed, SLOW)
  * pages_cleared counts the pages a heap cleared itself. The default
  * command line: every page of a buffer. With init_on_alloc=1 or
  * init_on_free=1 the kernel cleared them already, so none (the layouts
- * boot runs this with both); the buffers are zero either way.
+ * boot runs this with both); the buffers are zero either way. The system
+ * heap's pool is off for this: its worker clears in the background (the
+ * pool_* cases test that).
  */
 TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
 {
@@ -460,6 +548,7 @@ TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
 	ASSERT_NE(NULL, fgets(cmdline, sizeof(cmdline), f));
 	fclose(f);
 	kernel_clears = strstr(cmdline, "init_on_alloc=1") || strstr(cmdline, "init_on_free=1");
+	ASSERT_EQ(0, pool_set(false)) TH_LOG("%s: %s", POOL_PARAM, strerror(errno));
 	for (i = 0; i < 2; i++) {
 		char dev[64];
 		long long before = hl_heap_stat(heaps[i], "pages_cleared"), after;
@@ -488,6 +577,7 @@ TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
 		       after - before, kernel_clears ? "the kernel clears" : "default");
 		EXPECT_EQ(kernel_clears ? 0 : 4 * 64, after - before);
 	}
+	EXPECT_EQ(0, pool_set(true));
 }
 
 /*
@@ -533,6 +623,120 @@ TEST_F_TIMEOUT(heaplab, admission_when_unmovable_short, SLOW)
 	if (buf_fd >= 0)
 		close(buf_fd);
 	close(heap);
+}
+
+/*
+ * Never an old byte: buffers served from the pool, and buffers made of
+ * chunks that other buffers freed (recycled by the worker), are zero, in
+ * every size class. Run in every boot: in the big one init_on_alloc=1, so
+ * the page allocator clears, but recycled chunks never went back to it and
+ * the worker must clear them anyway.
+ */
+TEST_F_TIMEOUT(heaplab, pool_serves_cleared_pages, SLOW)
+{
+	const size_t sizes[] = { 4096, 65536, 1 << 20, (3 << 20) + 4096 };
+	long long hits, recycled;
+	int heap, round, err;
+	size_t i;
+	long bad;
+
+	ASSERT_EQ(0, pool_set(true));
+	ASSERT_TRUE(pool_wait_full(60)) TH_LOG("the pool did not fill in 60 s: %lld of %lld pages",
+					      hl_heap_stat("system", "pool_pages"),
+					      hl_heap_stat("system", "pool_target_pages"));
+	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, heap);
+	hits = hl_heap_stat("system", "pool_hits");
+	recycled = hl_heap_stat("system", "pool_recycled");
+	for (round = 0; round < 6; round++) {
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			bad = check_and_fill(heap, sizes[i], 0xa5 + round, &err);
+			ASSERT_EQ(0, err) TH_LOG("%zu B: %s", sizes[i], strerror(err));
+			ASSERT_EQ(-1, bad) TH_LOG("round %d, %zu B: old byte at %ld",
+						  round, sizes[i], bad);
+		}
+		/* Half the rounds wait for the worker: those take recycled chunks. */
+		if (round % 2)
+			wait_stat("pool_freed_pages", 0, 0, 30);
+	}
+	close(heap);
+	EXPECT_LT(hits, hl_heap_stat("system", "pool_hits"));
+	EXPECT_LT(recycled, hl_heap_stat("system", "pool_recycled"))
+		TH_LOG("no freed chunk was recycled: the second path is untested");
+	TH_LOG("pool: %lld hits, %lld recycled", hl_heap_stat("system", "pool_hits") - hits,
+	       hl_heap_stat("system", "pool_recycled") - recycled);
+}
+
+/*
+ * The shrinker gives the pool back: drop_caches runs every shrinker. The
+ * worker then holds off refilling for a second, and fills again.
+ */
+TEST_F_TIMEOUT(heaplab, pool_shrinker_gives_back, SLOW)
+{
+	long long level, shrunk, after;
+
+	ASSERT_EQ(0, pool_set(true));
+	ASSERT_TRUE(pool_wait_full(60));
+	level = hl_heap_stat("system", "pool_pages");
+	shrunk = hl_heap_stat("system", "pool_shrunk_pages");
+	ASSERT_EQ(0, hl_write_str("/proc/sys/vm/drop_caches", "2"));
+	after = hl_heap_stat("system", "pool_pages");
+	TH_LOG("pool %lld pages, after drop_caches %lld, shrunk %lld", level, after,
+	       hl_heap_stat("system", "pool_shrunk_pages") - shrunk);
+	EXPECT_GE(hl_heap_stat("system", "pool_shrunk_pages") - shrunk, level - after);
+	EXPECT_LT(after, level / 4) TH_LOG("the shrinker left most of the pool");
+	EXPECT_TRUE(pool_wait_full(60)) TH_LOG("the pool did not refill after the shrink");
+}
+
+/*
+ * pool=N: the worker gives back all it holds, allocations clear on their
+ * own thread and take nothing from the pool; Y fills it again.
+ */
+TEST_F_TIMEOUT(heaplab, pool_off_and_on, SLOW)
+{
+	long long hits, misses, cleared;
+	int heap, err;
+	long bad;
+
+	ASSERT_EQ(0, pool_set(false));
+	EXPECT_EQ(0, wait_stat("pool_pages", 0, 0, 30));
+	EXPECT_EQ(0, hl_heap_stat("system", "pool"));
+	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, heap);
+	hits = hl_heap_stat("system", "pool_hits");
+	misses = hl_heap_stat("system", "pool_misses");
+	cleared = hl_heap_stat("system", "pages_cleared");
+	bad = check_and_fill(heap, 1 << 20, 0x3c, &err);
+	ASSERT_EQ(0, err);
+	EXPECT_EQ(-1, bad);
+	EXPECT_EQ(hits, hl_heap_stat("system", "pool_hits"));
+	EXPECT_EQ(misses, hl_heap_stat("system", "pool_misses"));
+	/* Freed at once, not kept: the pool stays empty. */
+	EXPECT_EQ(0, hl_heap_stat("system", "pool_pages"));
+	TH_LOG("pool off: 256 pages, %lld cleared on the allocating thread",
+	       hl_heap_stat("system", "pages_cleared") - cleared);
+	close(heap);
+	ASSERT_EQ(0, pool_set(true));
+	EXPECT_TRUE(pool_wait_full(60));
+}
+
+/* Unloading the heap gives every pooled page back to the page allocator. */
+TEST_F_TIMEOUT(heaplab, pool_pages_return_on_unload, SLOW)
+{
+	long long pool, before, after;
+
+	LAYOUT("");
+	ASSERT_EQ(0, pool_set(true));
+	ASSERT_TRUE(pool_wait_full(60));
+	pool = hl_heap_stat("system", "pool_pages");
+	before = hl_meminfo_kb("MemFree");
+	ASSERT_EQ(0, unload("heaplab_system_heap")) TH_LOG("%s", strerror(errno));
+	after = hl_meminfo_kb("MemFree");
+	ASSERT_EQ(0, load("heaplab_system_heap")) TH_LOG("%s", strerror(errno));
+	TH_LOG("pool %lld KiB; MemFree %+lld KiB on unload", pool * 4, after - before);
+	/* The per-CPU lists keep some of what was freed: 3/4 at least. */
+	EXPECT_GE(after - before, pool * 4 * 3 / 4);
+	EXPECT_TRUE(pool_wait_full(60)) TH_LOG("the reloaded heap's pool did not fill");
 }
 
 TEST_HARNESS_MAIN

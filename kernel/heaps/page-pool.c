@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heaplab page pools: pre-cleared chunks per order, a low-priority worker
+ * that fills them and clears freed chunks (deferred free), and a shrinker.
+ *
+ * Learned from Android's heap page pools and deferred free: the
+ * allocating thread takes cleared chunks and builds the table; clearing,
+ * and giving memory back, happen on a thread at nice 19 on whichever CPU
+ * is idle. Differences, and why:
+ *  - one worker per pool does both jobs, freed chunks first: a freed chunk
+ *    is memory we already hold, cheaper than a new one;
+ *  - a chunk is kept only if ours is its last reference (an O_DIRECT read
+ *    still in flight holds one): such a chunk goes back to the page
+ *    allocator, whose last put frees it, never into another buffer;
+ *  - recycled chunks are cleared whatever init_on_alloc says: they never
+ *    went back to the page allocator, which is what clears there;
+ *  - the worker refills only with plenty of memory available, never
+ *    reclaims for it, and not for a second after the shrinker ran, so it
+ *    does not fight the reclaim that emptied it.
+ *
+ * Accounting: a chunk in a buffer counts in the heap's pages_held; a chunk
+ * in the pool (cleared, or queued to be) counts in pool_pages. Both go to
+ * zero exactly when the heap module unloads (heaplab_pool_destroy()).
+ *
+ * Module parameters of heaplab_heap.ko (writable at runtime):
+ *  pool		0 turns every pool off: allocations clear on their own
+ *			thread and frees give back at once (upstream's way);
+ *			the worker drains what it holds.
+ *  pool_size_mb	the level each pool is kept at (0: 1/64 of RAM, at
+ *			most 64 MiB: 16 MiB on a 1 GiB phone, 64 MiB on a
+ *			server); split 3/4, 3/16, 1/16 over the orders, large
+ *			first. Freed chunks are kept up to twice the level.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/freezer.h>
+#include <linux/kthread.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/vmstat.h>
+#include <linux/wait.h>
+
+#include <heaplab/dma-heap.h>
+#include "../dma-heap-internal.h"
+#include "../heaplab_test_hooks.h"
+#include "../heaplab_trace.h"
+#include "clear.h"
+#include "page-pool.h"
+
+static bool pool = true;
+module_param(pool, bool, 0644);
+MODULE_PARM_DESC(pool, "keep pools of pre-cleared pages (default Y; N: clear on the allocating thread)");
+
+static unsigned int pool_size_mb;
+module_param(pool_size_mb, uint, 0644);
+MODULE_PARM_DESC(pool_size_mb,
+		 "pages each heap's pool is kept filled with, in MiB (0, the default: RAM/64, at most 64 MiB)");
+
+/* Share of the level per order index (largest order first), in 16ths. */
+static const unsigned int pool_share[HEAPLAB_POOL_MAX_ORDERS] = { 12, 3, 1, 0 };
+
+struct heaplab_pool {
+	struct heaplab_heap *heap;
+	char *name;
+	int norders;
+	unsigned int orders[HEAPLAB_POOL_MAX_ORDERS];
+	gfp_t gfp[HEAPLAB_POOL_MAX_ORDERS];
+	spinlock_t lock;	/* the lists and their counts */
+	struct list_head clean[HEAPLAB_POOL_MAX_ORDERS];
+	unsigned long nclean[HEAPLAB_POOL_MAX_ORDERS];	/* pages */
+	struct list_head freed;		/* chunks to clear; order in page->private */
+	unsigned long nfreed;		/* pages */
+	struct task_struct *worker;
+	wait_queue_head_t wait;
+	unsigned long shrunk_at;	/* jiffies of the last shrink */
+	struct shrinker *shrinker;
+#ifndef HAVE_SHRINKER_ALLOC
+	struct shrinker shrinker_s;
+#endif
+	atomic64_t pool_pages, hits, misses, refills, recycled, released;
+	atomic64_t shrunk, cleared_pages, clear_ns;
+};
+
+static unsigned long pool_level_pages(void)
+{
+	unsigned long mb = READ_ONCE(pool_size_mb);
+
+	if (!mb)
+		return min(totalram_pages() / 64, 64UL << (20 - PAGE_SHIFT));
+	return mb << (20 - PAGE_SHIFT);
+}
+
+static unsigned long pool_target(struct heaplab_pool *p, int idx)
+{
+	return pool_level_pages() * pool_share[idx] / 16;
+}
+
+static int pool_index(struct heaplab_pool *p, unsigned int order)
+{
+	int i;
+
+	for (i = 0; i < p->norders; i++)
+		if (p->orders[i] == order)
+			return i;
+	return -1;
+}
+
+/* Give a chunk back to the page allocator (its last put, if ours is). */
+static void pool_release(struct heaplab_pool *p, struct page *page,
+			 unsigned int order, const char *why)
+{
+	__free_pages(page, order);
+	atomic64_sub(1L << order, &p->pool_pages);
+	atomic64_add(1L << order, &p->released);
+	trace_heaplab_pool(p->name, why, order, atomic64_read(&p->pool_pages));
+}
+
+/*
+ * A cleared chunk of the pool, or NULL (pool off or empty: the caller takes
+ * one from the page allocator). Moves the chunk's pages from pool_pages to
+ * the heap's pages_held. An empty or low pool wakes the worker.
+ */
+struct page *heaplab_pool_take(struct heaplab_pool *p, int idx)
+{
+	unsigned int order = p->orders[idx];
+	struct page *page = NULL;
+	bool low;
+
+	if (!READ_ONCE(pool))
+		return NULL;
+	spin_lock(&p->lock);
+	if (p->nclean[idx]) {
+		page = list_first_entry(&p->clean[idx], struct page, lru);
+		list_del(&page->lru);
+		p->nclean[idx] -= 1UL << order;
+	}
+	low = p->nclean[idx] < pool_target(p, idx);
+	spin_unlock(&p->lock);
+	if (page) {
+		atomic64_sub(1L << order, &p->pool_pages);
+		heaplab_heap_account_pages(p->heap, 1L << order);
+		atomic64_inc(&p->hits);
+	} else {
+		atomic64_inc(&p->misses);
+	}
+	trace_heaplab_pool(p->name, page ? "hit" : "miss", order,
+			   atomic64_read(&p->pool_pages));
+	if (low)
+		wake_up(&p->wait);
+	return page;
+}
+EXPORT_SYMBOL_GPL(heaplab_pool_take);
+
+/*
+ * A chunk the heap is done with (a freed buffer, or an allocation that
+ * failed part way): queued for the worker, which clears and keeps it or
+ * gives it back. With the pool off it goes back at once, on this thread.
+ */
+void heaplab_pool_give(struct heaplab_pool *p, struct page *page,
+		       unsigned int order)
+{
+	heaplab_heap_account_pages(p->heap, -(1L << order));
+	if (!READ_ONCE(pool) || pool_index(p, order) < 0) {
+		__free_pages(page, order);
+		return;
+	}
+	atomic64_add(1L << order, &p->pool_pages);
+	set_page_private(page, order);
+	spin_lock(&p->lock);
+	list_add_tail(&page->lru, &p->freed);
+	p->nfreed += 1UL << order;
+	spin_unlock(&p->lock);
+	wake_up(&p->wait);
+}
+EXPORT_SYMBOL_GPL(heaplab_pool_give);
+
+static void pool_clear(struct heaplab_pool *p, struct page *page,
+		       unsigned int order)
+{
+	ktime_t start;
+
+	/* Test builds: the injected bug reaches the background path too. */
+	if (heaplab_test_skip_zero())
+		return;
+	start = ktime_get();
+	heaplab_clear_chunk(page, order);
+	atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)), &p->clear_ns);
+	atomic64_add(1L << order, &p->cleared_pages);
+	heaplab_heap_account_cleared(p->heap, 1UL << order);
+}
+
+static void pool_add_clean(struct heaplab_pool *p, int idx, struct page *page)
+{
+	spin_lock(&p->lock);
+	list_add_tail(&page->lru, &p->clean[idx]);
+	p->nclean[idx] += 1UL << p->orders[idx];
+	spin_unlock(&p->lock);
+}
+
+/* Not for a second after a shrink, and never short of memory. */
+static bool pool_may_grow(struct heaplab_pool *p)
+{
+	long avail = si_mem_available() -
+		     (long)global_zone_page_state(NR_FREE_CMA_PAGES);
+
+	if (!READ_ONCE(pool) || time_before(jiffies, READ_ONCE(p->shrunk_at) + HZ))
+		return false;
+	return avail > (long)(totalram_pages() / 8 + pool_level_pages());
+}
+
+/* One freed chunk: keep it cleared, or give it back. False if none. */
+static bool pool_recycle_one(struct heaplab_pool *p)
+{
+	unsigned int order;
+	struct page *page;
+	bool keep;
+	int idx;
+
+	spin_lock(&p->lock);
+	page = list_first_entry_or_null(&p->freed, struct page, lru);
+	if (page) {
+		list_del(&page->lru);
+		order = page_private(page);
+		p->nfreed -= 1UL << order;
+	}
+	spin_unlock(&p->lock);
+	if (!page)
+		return false;
+	set_page_private(page, 0);
+	idx = pool_index(p, order);
+	/* Ours must be the last reference: see the top of this file. */
+	keep = page_ref_count(page) == 1 && pool_may_grow(p) &&
+	       READ_ONCE(p->nclean[idx]) < 2 * pool_target(p, idx);
+	if (!keep) {
+		pool_release(p, page, order, "release");
+		return true;
+	}
+	pool_clear(p, page, order);
+	pool_add_clean(p, idx, page);
+	atomic64_inc(&p->recycled);
+	trace_heaplab_pool(p->name, "recycle", order, atomic64_read(&p->pool_pages));
+	return true;
+}
+
+/* Top up one order below its target by one chunk. False if none was. */
+static bool pool_refill_one(struct heaplab_pool *p)
+{
+	struct page *page;
+	int idx;
+
+	for (idx = 0; idx < p->norders; idx++) {
+		if (READ_ONCE(p->nclean[idx]) >= pool_target(p, idx))
+			continue;
+		if (!pool_may_grow(p))
+			return false;
+		/* Only what is free now: never reclaim to fill a pool. */
+		page = alloc_pages((p->gfp[idx] & ~__GFP_RECLAIM) |
+				   __GFP_NOWARN | __GFP_NORETRY, p->orders[idx]);
+		if (!page)
+			continue;
+		atomic64_add(1L << p->orders[idx], &p->pool_pages);
+		if (!heaplab_kernel_clears_pages())
+			pool_clear(p, page, p->orders[idx]);
+		pool_add_clean(p, idx, page);
+		atomic64_inc(&p->refills);
+		trace_heaplab_pool(p->name, "refill", p->orders[idx],
+				   atomic64_read(&p->pool_pages));
+		return true;
+	}
+	return false;
+}
+
+/* With the pool off: give back every cleared chunk. */
+static void pool_drain(struct heaplab_pool *p, const char *why)
+{
+	struct page *page;
+	int idx;
+
+	for (idx = 0; idx < p->norders; idx++) {
+		for (;;) {
+			spin_lock(&p->lock);
+			page = list_first_entry_or_null(&p->clean[idx], struct page, lru);
+			if (page) {
+				list_del(&page->lru);
+				p->nclean[idx] -= 1UL << p->orders[idx];
+			}
+			spin_unlock(&p->lock);
+			if (!page)
+				break;
+			pool_release(p, page, p->orders[idx], why);
+		}
+	}
+}
+
+static bool pool_has_work(struct heaplab_pool *p)
+{
+	int idx;
+
+	if (READ_ONCE(p->nfreed))
+		return true;
+	if (!READ_ONCE(pool)) {
+		for (idx = 0; idx < p->norders; idx++)
+			if (READ_ONCE(p->nclean[idx]))
+				return true;
+		return false;
+	}
+	for (idx = 0; idx < p->norders; idx++)
+		if (READ_ONCE(p->nclean[idx]) < pool_target(p, idx))
+			return pool_may_grow(p);
+	return false;
+}
+
+static int pool_worker(void *data)
+{
+	struct heaplab_pool *p = data;
+
+	set_freezable();
+	while (!kthread_should_stop()) {
+		/* A second's timeout: parameters and the shrink hold-off change unseen. */
+		wait_event_freezable_timeout(p->wait, kthread_should_stop() ||
+					     pool_has_work(p), HZ);
+		while (!kthread_should_stop()) {
+			if (pool_recycle_one(p))
+				continue;
+			if (!READ_ONCE(pool)) {
+				pool_drain(p, "drain");
+				break;
+			}
+			if (!pool_refill_one(p))
+				break;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+#ifdef HAVE_SHRINKER_ALLOC
+static struct heaplab_pool *pool_of(struct shrinker *s)
+{
+	return s->private_data;
+}
+#else
+static struct heaplab_pool *pool_of(struct shrinker *s)
+{
+	return container_of(s, struct heaplab_pool, shrinker_s);
+}
+#endif
+
+static unsigned long pool_count(struct shrinker *s, struct shrink_control *sc)
+{
+	struct heaplab_pool *p = pool_of(s);
+	long n = atomic64_read(&p->pool_pages);
+
+	return n > 0 ? n : SHRINK_EMPTY;
+}
+
+/* Freed chunks first (not cleared yet), then cleared ones, large first. */
+static unsigned long pool_scan(struct shrinker *s, struct shrink_control *sc)
+{
+	struct heaplab_pool *p = pool_of(s);
+	unsigned long freed = 0;
+	unsigned int order;
+	struct page *page;
+	int idx;
+
+	WRITE_ONCE(p->shrunk_at, jiffies);
+	while (freed < sc->nr_to_scan) {
+		spin_lock(&p->lock);
+		page = list_first_entry_or_null(&p->freed, struct page, lru);
+		if (page) {
+			list_del(&page->lru);
+			order = page_private(page);
+			p->nfreed -= 1UL << order;
+			set_page_private(page, 0);
+		} else {
+			for (idx = 0; idx < p->norders && !page; idx++) {
+				page = list_first_entry_or_null(&p->clean[idx],
+								struct page, lru);
+				if (!page)
+					continue;
+				list_del(&page->lru);
+				order = p->orders[idx];
+				p->nclean[idx] -= 1UL << order;
+			}
+		}
+		spin_unlock(&p->lock);
+		if (!page)
+			break;
+		pool_release(p, page, order, "shrink");
+		atomic64_add(1L << order, &p->shrunk);
+		freed += 1UL << order;
+	}
+	return freed ? freed : SHRINK_STOP;
+}
+
+#ifdef HAVE_SHRINKER_ALLOC
+/* 6.7+: shrinkers are allocated by the core. */
+static int pool_shrinker_add(struct heaplab_pool *p)
+{
+	p->shrinker = shrinker_alloc(0, "heaplab-pool-%s", p->name);
+	if (!p->shrinker)
+		return -ENOMEM;
+	p->shrinker->count_objects = pool_count;
+	p->shrinker->scan_objects = pool_scan;
+	p->shrinker->private_data = p;
+	shrinker_register(p->shrinker);
+	return 0;
+}
+
+static void pool_shrinker_del(struct heaplab_pool *p)
+{
+	shrinker_free(p->shrinker);
+}
+#else
+/* 6.0 to 6.6: embedded, registered with a name. */
+static int pool_shrinker_add(struct heaplab_pool *p)
+{
+	p->shrinker = &p->shrinker_s;
+	p->shrinker->count_objects = pool_count;
+	p->shrinker->scan_objects = pool_scan;
+	p->shrinker->seeks = DEFAULT_SEEKS;
+	return register_shrinker(p->shrinker, "heaplab-pool-%s", p->name);
+}
+
+static void pool_shrinker_del(struct heaplab_pool *p)
+{
+	unregister_shrinker(p->shrinker);
+}
+#endif
+
+void heaplab_pool_stats_show(struct seq_file *s, struct heaplab_pool *p)
+{
+	int idx;
+
+	seq_printf(s, "pool %d\n", READ_ONCE(pool));
+	seq_printf(s, "pool_pages %lld\n", atomic64_read(&p->pool_pages));
+	seq_printf(s, "pool_target_pages %lu\n", pool_level_pages());
+	for (idx = 0; idx < p->norders; idx++)
+		seq_printf(s, "pool_order%u_pages %lu\n", p->orders[idx],
+			   READ_ONCE(p->nclean[idx]));
+	seq_printf(s, "pool_freed_pages %lu\n", READ_ONCE(p->nfreed));
+	seq_printf(s, "pool_hits %lld\n", atomic64_read(&p->hits));
+	seq_printf(s, "pool_misses %lld\n", atomic64_read(&p->misses));
+	seq_printf(s, "pool_refills %lld\n", atomic64_read(&p->refills));
+	seq_printf(s, "pool_recycled %lld\n", atomic64_read(&p->recycled));
+	seq_printf(s, "pool_released %lld\n", atomic64_read(&p->released));
+	seq_printf(s, "pool_shrunk_pages %lld\n", atomic64_read(&p->shrunk));
+	seq_printf(s, "pool_cleared_pages %lld\n", atomic64_read(&p->cleared_pages));
+	seq_printf(s, "pool_clear_ns %lld\n", atomic64_read(&p->clear_ns));
+	seq_printf(s, "pool_worker_pid %d\n", task_pid_nr(p->worker));
+}
+
+/*
+ * A pool for @heap's chunks of @orders (largest first), taken with @gfp.
+ * Its worker starts filling it at once.
+ */
+struct heaplab_pool *heaplab_pool_create(struct heaplab_heap *heap,
+					 const unsigned int *orders,
+					 const gfp_t *gfp, int norders)
+{
+	struct heaplab_pool *p;
+	int i, ret;
+
+	if (norders < 1 || norders > HEAPLAB_POOL_MAX_ORDERS)
+		return ERR_PTR(-EINVAL);
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return ERR_PTR(-ENOMEM);
+	p->heap = heap;
+	p->name = kstrdup(heaplab_heap_get_name(heap), GFP_KERNEL);
+	if (!p->name) {
+		kfree(p);
+		return ERR_PTR(-ENOMEM);
+	}
+	p->norders = norders;
+	for (i = 0; i < norders; i++) {
+		p->orders[i] = orders[i];
+		p->gfp[i] = gfp[i];
+		INIT_LIST_HEAD(&p->clean[i]);
+	}
+	INIT_LIST_HEAD(&p->freed);
+	spin_lock_init(&p->lock);
+	init_waitqueue_head(&p->wait);
+	p->shrunk_at = jiffies - HZ;
+	ret = pool_shrinker_add(p);
+	if (ret)
+		goto err_free;
+	p->worker = kthread_run(pool_worker, p, "heaplab_pool/%s", p->name);
+	if (IS_ERR(p->worker)) {
+		ret = PTR_ERR(p->worker);
+		goto err_shrinker;
+	}
+	/* Background work: only on what would otherwise be idle time. */
+	set_user_nice(p->worker, MAX_NICE);
+	heaplab_heap_set_pool(heap, p);
+	return p;
+
+err_shrinker:
+	pool_shrinker_del(p);
+err_free:
+	kfree(p->name);
+	kfree(p);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(heaplab_pool_create);
+
+/*
+ * From the heap module's exit, before heaplab_heap_remove(): the worker
+ * accounts to the heap. No buffer is alive, so nothing can be given or
+ * taken any more. Every pooled page goes back to the page allocator.
+ */
+void heaplab_pool_destroy(struct heaplab_pool *p)
+{
+	struct page *page, *tmp;
+
+	if (IS_ERR_OR_NULL(p))
+		return;
+	heaplab_heap_set_pool(p->heap, NULL);
+	kthread_stop(p->worker);
+	pool_shrinker_del(p);
+	list_for_each_entry_safe(page, tmp, &p->freed, lru) {
+		unsigned int order = page_private(page);
+
+		list_del(&page->lru);
+		set_page_private(page, 0);
+		pool_release(p, page, order, "unload");
+	}
+	p->nfreed = 0;
+	pool_drain(p, "unload");
+	WARN_ON(atomic64_read(&p->pool_pages));
+	kfree(p->name);
+	kfree(p);
+}
+EXPORT_SYMBOL_GPL(heaplab_pool_destroy);
