@@ -93,6 +93,21 @@ long long hl_oom_kills(void);
 /* Counter @key of heaplab's debugfs heaplab/@heap/stats ("pages_held"), or -1. */
 long long hl_heap_stat(const char *heap, const char *key);
 
+/* pool.c: heaplab's page pools (heaplab_heap.ko parameters, system heap stats) */
+
+/* Write heaplab_heap.ko's parameter @name ("pool", "clear_chunks"): 0 or -1. */
+int hl_param_set(const char *name, const char *value);
+/* Its value (Y/N as 1/0), or -1. */
+long long hl_param_get(const char *name);
+int hl_pool_set(int on);
+/* 1 when every order is at its share of the level and no freed chunk waits. */
+int hl_pool_full(void);
+/* Wait up to @secs for hl_pool_full(): 1, or 0 on timeout. */
+int hl_pool_wait_full(double secs);
+/* Poll stat @key of @heap until it is in [@lo, @hi] or @secs passed: its value. */
+long long hl_wait_stat(const char *heap, const char *key, long long lo, long long hi,
+		       double secs);
+
 #define HL_MAX_CMA_AREAS 8
 struct hl_cma_area {
 	char name[64];		/* CMA_MAX_NAME */

@@ -138,6 +138,12 @@ int settle(const struct opts *o)
 	ret = write_sysctl("/proc/sys/vm/drop_caches", "3");
 	if (!ret)
 		ret = write_sysctl("/proc/sys/vm/compact_memory", "1");
+	/*
+	 * drop_caches ran heaplab's pool shrinker too: every case starts
+	 * with the pool full again, as it is on a system at rest.
+	 */
+	if (!ret && hl_param_get("pool") == 1)
+		hl_pool_wait_full(30);
 	return ret;
 }
 

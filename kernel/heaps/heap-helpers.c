@@ -159,17 +159,27 @@ int heaplab_buffer_zero(struct heaplab_buffer *buffer)
 }
 EXPORT_SYMBOL_GPL(heaplab_buffer_zero);
 
-/* Clear the chunks that did not come clean from a pool. */
+/*
+ * Clear the chunks that did not come cleared from a pool. A small buffer's
+ * extents fit on the stack: no allocation for the common case.
+ */
 int heaplab_clear_chunks(struct heaplab_heap *heap,
 			 const struct heaplab_chunk *chunks, unsigned long n)
 {
-	struct heaplab_extent *ext;
+	struct heaplab_extent small[8], *ext = small;
 	unsigned long i, m = 0, total = 0;
 	int ret;
 
-	ext = kvmalloc_array(n, sizeof(*ext), GFP_KERNEL);
-	if (!ext)
-		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		m += !chunks[i].clean;
+	if (!m)
+		return 0;
+	if (m > ARRAY_SIZE(small)) {
+		ext = kvmalloc_array(m, sizeof(*ext), GFP_KERNEL);
+		if (!ext)
+			return -ENOMEM;
+	}
+	m = 0;
 	for (i = 0; i < n; i++) {
 		if (chunks[i].clean)
 			continue;
@@ -178,7 +188,8 @@ int heaplab_clear_chunks(struct heaplab_heap *heap,
 		total += 1UL << chunks[i].order;
 	}
 	ret = heaplab_zero_extents(heap, ext, m, total);
-	kvfree(ext);
+	if (ext != small)
+		kvfree(ext);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(heaplab_clear_chunks);

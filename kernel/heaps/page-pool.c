@@ -122,9 +122,19 @@ static void pool_release(struct heaplab_pool *p, struct page *page,
 }
 
 /*
+ * Waking the worker costs the waker an IPI when the worker sleeps on
+ * another CPU (tens of microseconds under emulation, as much as a whole
+ * small allocation): an allocation wakes it only below half an order's
+ * target, a free only once a megabyte is waiting. Otherwise its periodic
+ * look (POOL_TICK) finds the work.
+ */
+#define POOL_TICK	(HZ / 10)
+#define POOL_WAKE_FREED	(1UL << (20 - PAGE_SHIFT))
+
+/*
  * A cleared chunk of the pool, or NULL (pool off or empty: the caller takes
  * one from the page allocator). Moves the chunk's pages from pool_pages to
- * the heap's pages_held. An empty or low pool wakes the worker.
+ * the heap's pages_held.
  */
 struct page *heaplab_pool_take(struct heaplab_pool *p, int idx)
 {
@@ -140,7 +150,7 @@ struct page *heaplab_pool_take(struct heaplab_pool *p, int idx)
 		list_del(&page->lru);
 		p->nclean[idx] -= 1UL << order;
 	}
-	low = p->nclean[idx] < pool_target(p, idx);
+	low = p->nclean[idx] < pool_target(p, idx) / 2;
 	spin_unlock(&p->lock);
 	if (page) {
 		atomic64_sub(1L << order, &p->pool_pages);
@@ -165,6 +175,8 @@ EXPORT_SYMBOL_GPL(heaplab_pool_take);
 void heaplab_pool_give(struct heaplab_pool *p, struct page *page,
 		       unsigned int order)
 {
+	bool wake;
+
 	heaplab_heap_account_pages(p->heap, -(1L << order));
 	if (!READ_ONCE(pool) || pool_index(p, order) < 0) {
 		__free_pages(page, order);
@@ -175,8 +187,10 @@ void heaplab_pool_give(struct heaplab_pool *p, struct page *page,
 	spin_lock(&p->lock);
 	list_add_tail(&page->lru, &p->freed);
 	p->nfreed += 1UL << order;
+	wake = p->nfreed >= POOL_WAKE_FREED;
 	spin_unlock(&p->lock);
-	wake_up(&p->wait);
+	if (wake)
+		wake_up(&p->wait);
 }
 EXPORT_SYMBOL_GPL(heaplab_pool_give);
 
@@ -322,9 +336,12 @@ static int pool_worker(void *data)
 
 	set_freezable();
 	while (!kthread_should_stop()) {
-		/* A second's timeout: parameters and the shrink hold-off change unseen. */
+		/*
+		 * Woken for much work only (see POOL_TICK); parameters and
+		 * the shrink hold-off also change unseen.
+		 */
 		wait_event_freezable_timeout(p->wait, kthread_should_stop() ||
-					     pool_has_work(p), HZ);
+					     pool_has_work(p), POOL_TICK);
 		while (!kthread_should_stop()) {
 			if (pool_recycle_one(p))
 				continue;

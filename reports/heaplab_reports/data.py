@@ -107,7 +107,8 @@ def is_dist(v):
 
 def case_key(tool, r):
     """What names a case: the tool and every scalar field but measurements."""
-    skip = {"ops", "wall_ns", "ops_per_s", "p50_gbps", "ns_per_page_p50", "fill_bytes"}
+    skip = {"ops", "wall_ns", "ops_per_s", "p50_gbps", "ns_per_page_p50", "fill_bytes",
+            "worker_cpu_ns", "pool_hits", "pool_misses"}
     parts = [tool]
     for k in ("heap", "size", "threads", "load"):
         if k in r:

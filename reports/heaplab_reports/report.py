@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from . import data, trace
+from . import data, pool, trace
 from .tables import table as _table
 
 import matplotlib
@@ -331,6 +331,7 @@ def report(rs, outdir, docs=()):
     made = []
     for fn in (plot_latency, plot_cdf, plot_zero, plot_mmap, plot_concurrency, plot_pressure):
         fn(rs, outdir, made)
+    pool.figures(rs, outdir, made, plt, _save)
     heaptraces = [d for d in docs if d["schema"] == data.HEAPTRACE_SCHEMA]
     cmatraces = [d for d in docs if d["schema"] == data.CMATRACE_SCHEMA]
     stress = [d for d in docs if d["schema"] == data.STRESS_SCHEMA]
@@ -339,8 +340,9 @@ def report(rs, outdir, docs=()):
         _save(fig, outdir, "where_time_goes.png", made)
     with open(os.path.join(outdir, "bench.json"), "w") as f:
         json.dump(rs, f)
-    text = ratio_text(rs)
+    text = ratio_text(rs) + pool.text(rs)
     with open(os.path.join(outdir, "ratios.txt"), "w") as f:
         f.write(text)
-    write_html(rs, outdir, made, trace.sections(rs, heaptraces, cmatraces) + stress_section(stress))
+    write_html(rs, outdir, made, pool.section(rs) + trace.sections(rs, heaptraces, cmatraces)
+               + stress_section(stress))
     return made, text

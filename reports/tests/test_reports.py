@@ -21,12 +21,13 @@ CHECK_BENCH = os.path.join(TOP, "tests", "guest", "check-bench-json.py")
 CHECK_JSON = os.path.join(TOP, "tests", "guest", "check-json.py")
 sys.path.insert(0, os.path.join(TOP, "reports"))
 
-from heaplab_reports import compare, data, report  # noqa: E402
+from heaplab_reports import compare, data, pool, report  # noqa: E402
 
-BENCH = ["alloc", "memset", "zero", "mmap", "concurrency", "pressure", "tracer", "tracer-latency"]
+BENCH = ["alloc", "memset", "zero", "mmap", "concurrency", "pressure", "tracer", "tracer-latency",
+         "pool"]
 SIDE = ["heaptrace", "cmatrace", "stress-run", "stress-fault", "stress-fuzz", "stress-oom"]
 PLOTS = ["latency_vs_size.png", "latency_cdf.png", "zeroing.png", "mmap.png", "concurrency.png",
-         "pressure.png", "where_time_goes.png"]
+         "pressure.png", "where_time_goes.png", "pool_states.png", "pool_burst.png"]
 
 
 def fixture(name):
@@ -156,7 +157,8 @@ class Report(unittest.TestCase):
         html = open(os.path.join(self.out, "index.html")).read()
         for s in ("ratio heaplab / upstream", "where the time goes (bpf/heaptrace)",
                   "tracer overhead (heaplab-bench tracer)", "<code>heaptrace -L</code> (latency only)",
-                  "contiguous allocations (bpf/cmatrace)", "stress: fuzz"):
+                  "contiguous allocations (bpf/cmatrace)", "stress: fuzz",
+                  "pool: the heaplab page pool against upstream"):
             self.assertIn(s, html)
 
     def test_bench_json_is_a_run_set(self):
@@ -173,6 +175,46 @@ class Report(unittest.TestCase):
             self.assertEqual(p.returncode, 2, args)
             self.assertIn("/nonexistent.json: No such file", p.stderr)
 
+
+
+class PoolSection(unittest.TestCase):
+    """the pool section: computed apart from printing, over the pool fixture"""
+
+    def setUp(self):
+        self.rs = data.merge([fixture("pool"), fixture("memset")])
+        self.doc = json.load(open(fixture("pool")))
+
+    def test_counters_do_not_name_cases(self):
+        """hits, misses and worker CPU time are measurements, not part of a case's name"""
+        names = list(data.metrics(self.rs))
+        self.assertTrue(any(" pool=warm " in n for n in names))
+        self.assertFalse(any("pool_hits=" in n or "worker_cpu_ns=" in n for n in names))
+
+    def test_rows_are_ours_over_the_upstream_twin(self):
+        """each row: heaplab's case over upstream's of the same state and size"""
+        rows = pool.summary_rows(self.rs)
+        self.assertEqual(len(rows), 12)
+        for state, size, ours, up, r50, *_ in rows:
+            mine = next(r for r in self.doc["results"] if r["heap"] == "/dev/heaplab/system"
+                        and r["pool"] == state and r["size"] == size)
+            twin = next(r for r in self.doc["results"] if r["heap"] == "/dev/dma_heap/system"
+                        and r["pool"] == state and r["size"] == size)
+            self.assertEqual(ours, mine["alloc"]["p50_ns"])
+            self.assertEqual(r50, f"{mine['alloc']['p50_ns'] / twin['alloc']['p50_ns']:.2f}")
+
+    def test_hit_rate_and_cpu(self):
+        """hit rate from the case's hits and misses; cold has no CPU figure"""
+        for state, size, *_, rate, co, cu, rc, w in pool.summary_rows(self.rs):
+            if state == "cold":
+                self.assertEqual(rc, "-")
+                self.assertEqual(rate, "0%")
+            if state == "warm":
+                self.assertEqual(rate, "100%")
+
+    def test_worker_beside_memset(self):
+        """the worker's clearing throughput is set beside the memset limit"""
+        self.assertGreater(pool.worker_gbps(self.rs), 0)
+        self.assertIn("memset limit", pool.text(self.rs))
 
 class Compare(unittest.TestCase):
     def setUp(self):

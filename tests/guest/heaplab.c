@@ -77,50 +77,22 @@ static bool exists(const char *path)
 	}								\
 } while (0)
 
-/*
- * The system heap's page pool (kernel/heaps/page-pool.c). Its level and
- * counters are in the heap's debugfs stats; "pool" turns every pool on or
- * off at runtime.
- */
+/* The system heap's pool: helpers in lib/pool.c. */
 #define POOL_PARAM "/sys/module/heaplab_heap/parameters/pool"
 
-/* Poll the system heap's stat @key until it is in [@lo, @hi], @secs at most. */
 static long long wait_stat(const char *key, long long lo, long long hi, int secs)
 {
-	long long v = -1;
-	int i;
-
-	for (i = 0; i < secs * 20; i++) {
-		v = hl_heap_stat("system", key);
-		if (v >= lo && v <= hi)
-			break;
-		usleep(50000);
-	}
-	return v;
+	return hl_wait_stat("system", key, lo, hi, secs);
 }
 
-/* Full: every order at its level, no freed chunk waiting. */
 static bool pool_wait_full(int secs)
 {
-	long long target = hl_heap_stat("system", "pool_target_pages");
-	int i;
-
-	for (i = 0; i < secs * 20; i++) {
-		long long o8 = hl_heap_stat("system", "pool_order8_pages");
-		long long o4 = hl_heap_stat("system", "pool_order4_pages");
-		long long o0 = hl_heap_stat("system", "pool_order0_pages");
-
-		if (o8 >= target * 12 / 16 && o4 >= target * 3 / 16 && o0 >= target / 16 &&
-		    !hl_heap_stat("system", "pool_freed_pages"))
-			return true;
-		usleep(50000);
-	}
-	return false;
+	return hl_pool_wait_full(secs);
 }
 
 static int pool_set(bool on)
 {
-	return hl_write_str(POOL_PARAM, on ? "Y" : "N");
+	return hl_pool_set(on);
 }
 
 /*

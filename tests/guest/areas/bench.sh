@@ -20,14 +20,15 @@ builddir=${1:?usage: bench.sh BUILDDIR}
 
 bench=$builddir/bench/heaplab-bench
 bout=$scratch/bench
-tools=(alloc memset zero mmap concurrency pressure tracer tracer-latency)
+tools=(alloc memset zero mmap concurrency pressure tracer tracer-latency pool)
 files=()
 for t in "${tools[@]}"; do files+=("$bout/$t.json"); done
 
 report_has_all() {	# report_has_all DIR: every file the report writes
 	local f
 	for f in index.html bench.json ratios.txt latency_vs_size.png latency_cdf.png \
-		zeroing.png mmap.png concurrency.png pressure.png where_time_goes.png; do
+		zeroing.png mmap.png concurrency.png pressure.png where_time_goes.png \
+		pool_states.png pool_burst.png; do
 		[ -s "$1/$f" ] || { echo "missing $f"; return 1; }
 	done
 }

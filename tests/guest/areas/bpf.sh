@@ -99,6 +99,11 @@ else
 	emit not-ok "bpf: cannot check a missing target: heaptrace not built"
 fi
 load_heaps || emit not-ok "modules: heaplab heaps failed to load"
+# The counts are of the allocating thread's stages, each allocation clearing
+# its own pages: the system heap's page pool off (its hits clear nothing;
+# the heaplab tests and the pool bench cover it), and on again at the end.
+pool_param=/sys/module/heaplab_heap/parameters/pool
+echo N >"$pool_param" || emit not-ok "bpf: cannot turn heaplab's page pool off ($pool_param)"
 
 bpf_ids() {	# bpf_ids prog|link: the ids of every loaded BPF program or link
 	local id rest ids=
@@ -222,5 +227,6 @@ if [ -x "$heaptrace" ] && [ -x "$cmatrace" ] && [ -x "$workload" ]; then
 else
 	emit not-ok "bpf: $heaptrace, $cmatrace or $workload not built"
 fi
+echo Y >"$pool_param"
 
 finish
