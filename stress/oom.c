@@ -71,10 +71,23 @@ static bool upstream_system(const char *heap)
 	return !strstr(heap, "/heaplab/") && strstr(heap, "system");
 }
 
-/* One heap: a single request over RAM, then fill until ENOMEM and free all. */
+/* debugfs stat @key of heaplab heap @h (its device's name), -1 for others. */
+static long long pool_stat(const struct opts *o, int h, const char *key)
+{
+	const char *name = strrchr(o->heaps[h], '/');
+
+	return o->heaplab[h] ? hl_heap_stat(name ? name + 1 : o->heaps[h], key) : -1;
+}
+
+/*
+ * One heap: a single request over RAM, then fill until ENOMEM and free all.
+ * With heaplab's page pool: what its shrinker gave back while memory
+ * filled (the pool must not hold memory the system needs).
+ */
 static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object *r)
 {
 	int heap = open(o->heaps[h], O_RDWR | O_CLOEXEC), err = 0, n = 0, i, fd, failed = 0;
+	long long shrunk;
 	uint64_t chunk = strstr(o->heaps[h], "system") ? 16 * MiB : 4 * MiB, got = 0;
 	static int fds[4096];
 	double end = hl_now_s() + o->duration;	/* zeroing 2 GiB takes a while under KASAN */
@@ -95,6 +108,7 @@ static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object
 	}
 	/* fill: the last request must be the one that fails, with ENOMEM */
 	err = 0;
+	shrunk = pool_stat(o, h, "pool_shrunk_pages");
 	while (n < 4096 && got < 2 * ram && hl_now_s() < end) {
 		fd = hl_alloc_rw(heap, chunk);
 		err = errno;
@@ -109,6 +123,12 @@ static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object
 	fprintf(stderr, "oom: %s: held %llu MiB in %d buffers, then %s\n", o->heaps[h],
 		(unsigned long long)(got / MiB), n, err ? hl_errname(err) : "stopped (time)");
 	json_object_object_add(r, "filled_bytes", json_object_new_int64((int64_t)got));
+	if (shrunk >= 0) {
+		json_object_object_add(r, "pool_shrunk_pages", json_object_new_int64(
+			pool_stat(o, h, "pool_shrunk_pages") - shrunk));
+		json_object_object_add(r, "pool_pages_at_fill_end", json_object_new_int64(
+			pool_stat(o, h, "pool_pages")));
+	}
 	json_object_object_add(r, "fill_errno", json_object_new_string(err ? hl_errname(err) : "none"));
 	if (err != ENOMEM) {
 		fail("oom: %s: filling memory ended with %s, not ENOMEM", o->heaps[h],
@@ -119,6 +139,59 @@ static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object
 		close(fds[i]);
 	close(heap);
 	return failed;
+}
+
+/*
+ * heaplab's page pool under memory pressure from elsewhere: anonymous
+ * memory filled to MemAvailable plus 3/4 of the pool (MemAvailable does
+ * not count it: only its shrinker can give it back; there is no swap).
+ * The shrinker must have given pages back, and nobody is OOM-killed (the
+ * run's end checks the kill count).
+ */
+static int pool_gives_back(const struct opts *o, int h, struct json_object *r)
+{
+	long long pool, shrunk, avail_kb;
+	size_t len, off;
+	pid_t pid;
+	int st;
+
+	if (pool_stat(o, h, "pool_pages") < 0)
+		return 0;
+	hl_pool_wait_full(30);
+	pool = pool_stat(o, h, "pool_pages");
+	shrunk = pool_stat(o, h, "pool_shrunk_pages");
+	avail_kb = hl_meminfo_kb("MemAvailable");
+	len = (size_t)(avail_kb + pool * 4 * 3 / 4) * 1024;
+	pid = fork();
+	if (!pid) {
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (p == MAP_FAILED)
+			_exit(2);
+		for (off = 0; off < len; off += 4096)
+			p[off] = 1;
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		st = -1;
+	shrunk = pool_stat(o, h, "pool_shrunk_pages") - shrunk;
+	fprintf(stderr, "oom: %s: anonymous fill of %zu MiB with a pool of %lld pages: "
+		"its shrinker gave back %lld\n", o->heaps[h], len >> 20, pool, shrunk);
+	json_object_object_add(r, "anon_fill_bytes", json_object_new_int64((int64_t)len));
+	json_object_object_add(r, "pool_pages_before_anon_fill", json_object_new_int64(pool));
+	json_object_object_add(r, "pool_shrunk_by_anon_fill", json_object_new_int64(shrunk));
+	if (st) {
+		fail("oom: %s: the anonymous fill to MemAvailable + 3/4 of the pool did not "
+		     "finish (status %#x): the pool kept memory the system needed", o->heaps[h], st);
+		return 1;
+	}
+	if (shrunk <= 0) {
+		fail("oom: %s: memory filled past MemAvailable and the pool's shrinker gave "
+		     "nothing back (%lld pages pooled)", o->heaps[h], pool);
+		return 1;
+	}
+	return 0;
 }
 
 int run_oom(struct opts *o, struct json_object *root)
@@ -145,7 +218,7 @@ int run_oom(struct opts *o, struct json_object *root)
 			json_object_object_add(r, "skipped", json_object_new_string(
 				"upstream 6.1 system heap: order-0 allocations may call the OOM killer"));
 		else
-			failed |= exhaust(o, h, ram, r);
+			failed |= exhaust(o, h, ram, r) | pool_gives_back(o, h, r);
 		json_object_array_add(heaps, r);
 	}
 	json_object_object_add(root, "oom", heaps);
