@@ -166,7 +166,7 @@ static int run_mmap(struct opts *o, struct json_object *results)
 BENCH_TOOL(mmap) = {
 	.name = "mmap",
 	.help = "mmap, first-touch faults, read/write GB/s with and without sync, munmap",
-	.default_sizes = "1M,16M",
+	.default_sizes = "1M,16M,64M",
 	.iters = 20,
 	.needs_heap = true,
 	.cases = "heap+anon size",

@@ -2,11 +2,15 @@
 /*
  * pool: the system heap's page pool, and what it costs.
  *
- * Every heap and size is measured in each pool state below. A state's
+ * Every heap and size is measured in each pool state below. The heaps take
+ * turns, allocation by allocation (the guest's pace drifts over a run: a
+ * heap measured a minute after the other was up to 40 % off), and a state's
  * preparation runs before every allocation of every heap (untimed), so
  * heaplab's heap and upstream's compare under the same conditions:
- *   warm	pool on and full: wait for its worker before each allocation
- *   cold	pool on, emptied by its shrinker (drop_caches=2) before each one
+ *   warm	pool on and full: wait for its worker, then 20 ms idle, before
+ *		each allocation (right after idle an allocation costs more than
+ *		in a tight loop: both heaps get the same idle)
+ *   cold	pool on, emptied by its shrinker (drop_caches=2), 20 ms idle
  *   off	pool=N: chunks cleared whole on the allocating thread, large
  *		buffers by idle CPUs too
  *   serial	pool=N, parallel_clear_mb=0: no other CPU helps
@@ -16,11 +20,11 @@
  *		and whether it hit (heaplab's heap; upstream's for the latency)
  *
  * Background work is not free: each case reports the CPU time of all CPUs
- * (/proc/stat) from its first allocation until the worker has nothing
- * left to do, per allocated MiB, and the worker's own CPU time
- * (/proc/PID/stat); "cold" has none (the shrinker's run before every
- * allocation would be most of it), nor a case of less than 64 MiB in all. The worker's clearing throughput is
- * reported to set beside the memset harness's limit.
+ * (/proc/stat) from each allocation until the worker has nothing left to
+ * do after its free, summed, per allocated MiB, and the worker's own CPU
+ * time (/proc/PID/stat); "cold" has none (the shrinker's run before every
+ * allocation would be most of it), nor a case of less than 64 MiB in all.
+ * The worker's clearing throughput is set beside the memset limit.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -113,13 +117,13 @@ static unsigned long long worker_ns(void)
 	return (ut + st) * (1000000000ULL / (unsigned long long)hz);
 }
 
-/* The worker has nothing left: the pool full again, or empty when off. */
-static void wait_quiet(bool on)
+/* After a free: the worker has nothing left (warm: the pool full again). */
+static void wait_quiet(const char *state)
 {
-	if (on)
+	if (!strcmp(state, "warm"))
 		hl_pool_wait_full(30);
 	else
-		hl_wait_stat("system", "pool_pages", 0, 0, 30);
+		hl_wait_stat("system", "pool_freed_pages", 0, 0, 30);
 }
 
 static void add_num(struct json_object *r, const char *key, long long v)
@@ -137,76 +141,121 @@ static void add_pool_counters(struct json_object *r, long long hits0, long long 
 	add_num(r, "pool_misses", hl_heap_stat("system", "pool_misses") - misses0);
 }
 
-struct pool_ctx {
-	struct json_object *results;
-	const char *state;
+/* One heap's side of a steady case: its samples and what its windows cost. */
+struct arm {
+	const char *name;
+	int fd;
+	struct samples a, f;
+	unsigned long long busy_ns, worker_ns;
+	long long hits, misses, cleared, clear_ns;
 };
 
-/* One steady state: each allocation prepared, timed, freed, timed. */
-static int steady_case(struct opts *o, const char *name, int heap, unsigned long long size,
-		       const char *state, struct json_object *r)
+/* One allocation of @arm in @state: prepared, timed, freed, timed, settled. */
+static int steady_round(const char *state, unsigned long long size, struct arm *arm,
+			bool keep)
 {
-	int iters = case_iters(o, size), i, failed = 0;
-	bool warm = !strcmp(state, "warm"), cold = !strcmp(state, "cold");
-	long long hits0 = hl_heap_stat("system", "pool_hits");
-	long long misses0 = hl_heap_stat("system", "pool_misses");
-	long long cleared0 = hl_heap_stat("system", "pool_cleared_pages");
-	long long clear_ns0 = hl_heap_stat("system", "pool_clear_ns");
-	unsigned long long busy0, worker0;
-	long long cleared, clear_ns;
-	struct samples a, f;
+	struct hl_pool_stats s0, s1;
+	unsigned long long b0, w0;
+	uint64_t t0, t1, t2;
+	int fd;
 
-	if (samples_init(&a, iters) || samples_init(&f, iters))
-		return -ENOMEM;
-	busy0 = cpu_busy_ns();
-	worker0 = worker_ns();
-	for (i = 0; i < o->warmup + iters; i++) {
-		uint64_t t0, t1;
-		int fd;
-
-		if (warm)
-			hl_pool_wait_full(30);
-		else if (cold)
-			hl_write_str("/proc/sys/vm/drop_caches", "2");
-		t0 = now_ns();
-		fd = hl_alloc_rw(heap, size);
-		t1 = now_ns();
-		if (fd < 0) {
-			fprintf(stderr, "heaplab-bench: pool: %s %s %lluK: %s\n", state, name,
-				size >> 10, strerror(errno));
-			failed = 1;
-			break;
-		}
-		close(fd);
-		if (i >= o->warmup) {
-			samples_add(&a, t1 - t0);
-			samples_add(&f, now_ns() - t1);
-		}
+	if (!strcmp(state, "warm")) {
+		hl_pool_wait_full(30);
+		usleep(20000);
+	} else if (!strcmp(state, "cold")) {
+		hl_write_str("/proc/sys/vm/drop_caches", "2");
+		usleep(20000);
 	}
-	wait_quiet(!strcmp(state, "warm") || cold);
+	hl_pool_read(&s0);
+	b0 = cpu_busy_ns();
+	w0 = worker_ns();
+	t0 = now_ns();
+	fd = hl_alloc_rw(arm->fd, size);
+	t1 = now_ns();
+	if (fd < 0) {
+		fprintf(stderr, "heaplab-bench: pool: %s %s %lluK: %s\n", state, arm->name,
+			size >> 10, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	t2 = now_ns();
+	wait_quiet(state);
+	if (!keep)
+		return 0;
+	arm->busy_ns += cpu_busy_ns() - b0;
+	arm->worker_ns += worker_ns() - w0;
+	hl_pool_read(&s1);
+	arm->hits += s1.hits - s0.hits;
+	arm->misses += s1.misses - s0.misses;
+	arm->cleared += s1.cleared_pages - s0.cleared_pages;
+	arm->clear_ns += s1.clear_ns - s0.clear_ns;
+	samples_add(&arm->a, t1 - t0);
+	samples_add(&arm->f, t2 - t1);
+	return 0;
+}
+
+static void steady_json(const struct opts *o, const char *state, unsigned long long size,
+			struct arm *arm, struct json_object *r)
+{
 	/*
 	 * /proc/stat counts in ticks (10 ms): below 64 MiB allocated the
 	 * figure would be mostly rounding, so none is given.
 	 */
-	if (!cold && (double)size * (double)a.n >= 64 * MIB) {
-		double mib = (double)size * (double)a.n / MIB;
-
-		json_object_object_add(r, "cpu_ns_per_mib",
-				       json_object_new_double((double)(cpu_busy_ns() - busy0) / mib));
+	if (strcmp(state, "cold") && (double)size * (double)arm->a.n >= 64 * MIB)
+		json_object_object_add(r, "cpu_ns_per_mib", json_object_new_double(
+			(double)arm->busy_ns / ((double)size * (double)arm->a.n / MIB)));
+	add_num(r, "worker_cpu_ns", (long long)arm->worker_ns);
+	if (arm->hits >= 0 && hl_heap_stat("system", "pool_hits") >= 0) {
+		add_num(r, "pool_hits", arm->hits);
+		add_num(r, "pool_misses", arm->misses);
 	}
-	add_num(r, "worker_cpu_ns", (long long)(worker_ns() - worker0));
-	add_pool_counters(r, hits0, misses0);
 	/* What the worker cleared meanwhile, and how fast (beside memset's). */
-	cleared = hl_heap_stat("system", "pool_cleared_pages") - cleared0;
-	clear_ns = hl_heap_stat("system", "pool_clear_ns") - clear_ns0;
-	if (cleared > 0 && clear_ns > 0)
-		json_object_object_add(r, "worker_clear_gbps",
-				       json_object_new_double(cleared * 4096.0 / (double)clear_ns));
-	lat_row(name, size, state, &a);
-	json_object_object_add(r, "alloc", samples_json(&a, o->raw));
-	json_object_object_add(r, "free", samples_json(&f, o->raw));
-	samples_free(&a);
-	samples_free(&f);
+	if (arm->cleared > 0 && arm->clear_ns > 0)
+		json_object_object_add(r, "worker_clear_gbps", json_object_new_double(
+			(double)arm->cleared * 4096.0 / (double)arm->clear_ns));
+	lat_row(arm->name, size, state, &arm->a);
+	json_object_object_add(r, "alloc", samples_json(&arm->a, o->raw));
+	json_object_object_add(r, "free", samples_json(&arm->f, o->raw));
+}
+
+/* Every heap at @size in @state, taking turns allocation by allocation. */
+static int steady_cases(struct opts *o, const char *state, unsigned long long size,
+			const int *fds, struct json_object *results)
+{
+	int iters = case_iters(o, size), i, h, failed = 0;
+	struct json_object *perf = NULL;
+	struct arm arms[HL_MAX_HEAPS];
+	struct perf_stat ps;
+
+	memset(arms, 0, sizeof(arms));
+	for (h = 0; h < o->nheaps; h++) {
+		arms[h].name = o->heaps[h];
+		arms[h].fd = fds[h];
+		if (samples_init(&arms[h].a, iters) || samples_init(&arms[h].f, iters))
+			return -ENOMEM;
+	}
+	fprintf(stderr, "pool: %s %lluK x %d, %d heaps in turn\n", state, size >> 10, iters,
+		o->nheaps);
+	case_begin(o, &ps);
+	for (i = 0; i < o->warmup + iters && !failed; i++)
+		for (h = 0; h < o->nheaps && !failed; h++)
+			failed = steady_round(state, size, &arms[h], i >= o->warmup);
+	for (h = 0; h < o->nheaps; h++) {
+		struct json_object *r = case_new(o->heaps[h], size);
+
+		json_object_object_add(r, "pool", json_object_new_string(state));
+		/* The heaps ran in turn: each case gets the one perf count of all. */
+		if (!h) {
+			case_end(o, &ps, r);
+			perf = json_object_object_get(r, "perf");
+		} else if (perf) {
+			json_object_object_add(r, "perf", json_object_get(perf));
+		}
+		steady_json(o, state, size, &arms[h], r);
+		json_object_array_add(results, r);
+		samples_free(&arms[h].a);
+		samples_free(&arms[h].f);
+	}
 	return failed;
 }
 
@@ -273,33 +322,12 @@ static int burst_case(struct opts *o, const char *name, int heap, unsigned long 
 	return failed;
 }
 
-static int pool_case(struct opts *o, const char *name, int heap, unsigned long long size,
-		     void *arg)
-{
-	struct pool_ctx *ctx = arg;
-	struct json_object *r = case_new(name, size);
-	struct perf_stat ps;
-	int ret;
-
-	json_object_object_add(r, "pool", json_object_new_string(ctx->state));
-	fprintf(stderr, "pool: %s %s %lluK\n", ctx->state, name, size >> 10);
-	case_begin(o, &ps);
-	if (!strcmp(ctx->state, "burst"))
-		ret = burst_case(o, name, heap, size, r);
-	else
-		ret = steady_case(o, name, heap, size, ctx->state, r);
-	case_end(o, &ps, r);
-	json_object_array_add(ctx->results, r);
-	return ret;
-}
-
 static int run_pool(struct opts *o, struct json_object *results)
 {
 	long long cleared0 = hl_heap_stat("system", "pool_cleared_pages");
 	long long ns0 = hl_heap_stat("system", "pool_clear_ns");
-	struct pool_ctx ctx = { .results = results };
+	int fds[HL_MAX_HEAPS], h, z, ret = 0;
 	size_t s;
-	int ret = 0;
 
 	saved_pool = hl_param_get("pool");
 	saved_parallel = hl_param_get("parallel_clear_mb");
@@ -309,19 +337,43 @@ static int run_pool(struct opts *o, struct json_object *results)
 			"heaplab_system_heap.ko loaded, debugfs mounted?)\n");
 		return 1;
 	}
+	for (h = 0; h < o->nheaps; h++) {
+		fds[h] = open_heap(o->heaps[h]);
+		if (fds[h] < 0)
+			return 1;
+	}
 	lat_header();
 	for (s = 0; s < sizeof(states) / sizeof(states[0]) && ret >= 0; s++) {
-		ctx.state = states[s];
-		params_for(strcmp(ctx.state, "burst") ? ctx.state : "warm");
-		ret |= for_each_case(o, pool_case, &ctx);
+		bool burst = !strcmp(states[s], "burst");
+
+		params_for(burst ? "warm" : states[s]);
+		for (z = 0; z < o->nsizes && ret >= 0; z++) {
+			if (!burst) {
+				ret |= steady_cases(o, states[s], o->sizes[z], fds, results);
+				continue;
+			}
+			for (h = 0; h < o->nheaps && ret >= 0; h++) {
+				struct json_object *r = case_new(o->heaps[h], o->sizes[z]);
+				struct perf_stat ps;
+
+				json_object_object_add(r, "pool", json_object_new_string("burst"));
+				fprintf(stderr, "pool: burst %s %lluK\n", o->heaps[h], o->sizes[z] >> 10);
+				case_begin(o, &ps);
+				ret |= burst_case(o, o->heaps[h], fds[h], o->sizes[z], r);
+				case_end(o, &ps, r);
+				json_object_array_add(results, r);
+			}
+		}
 	}
 	params_restore();
+	for (h = 0; h < o->nheaps; h++)
+		close(fds[h]);
 	{
 		long long pages = hl_heap_stat("system", "pool_cleared_pages") - cleared0;
 		long long ns = hl_heap_stat("system", "pool_clear_ns") - ns0;
 
 		printf("pool worker: %lld pages cleared in %.1f ms: %.3f GB/s\n", pages, ns / 1e6,
-		       ns > 0 ? pages * 4096.0 / (double)ns : 0.0);
+		       ns > 0 ? (double)pages * 4096.0 / (double)ns : 0.0);
 	}
 	return ret;
 }

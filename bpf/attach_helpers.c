@@ -261,7 +261,8 @@ static size_t load_names(const char *path, int field, bool typed,
 		syms[n].name = f[field];
 		syms[n++].type = typed ? f[field - 1][0] : 0;
 	}
-	qsort(syms, n, sizeof(*syms), ksym_cmp);
+	if (n)
+		qsort(syms, n, sizeof(*syms), ksym_cmp);
 	*out = syms;
 	return n;
 }

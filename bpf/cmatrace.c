@@ -114,7 +114,9 @@ static int read_stats(void *ctx)
 		nrows++;
 		prev = &key;
 	}
-	qsort(rows, nrows, sizeof(*rows), row_cmp);
+	/* An empty map leaves rows NULL: qsort() must not get it. */
+	if (nrows)
+		qsort(rows, nrows, sizeof(*rows), row_cmp);
 	return 0;
 }
 

@@ -365,7 +365,8 @@ static int read_maps(void *ctx)
 			return -errno;
 		e->norders++;
 	}
-	qsort(entries, nentries, sizeof(*entries), entry_cmp);
+	if (nentries)	/* none seen: entries may be NULL */
+		qsort(entries, nentries, sizeof(*entries), entry_cmp);
 	return 0;
 }
 

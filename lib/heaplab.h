@@ -100,6 +100,12 @@ int hl_param_set(const char *name, const char *value);
 /* Its value (Y/N as 1/0), or -1. */
 long long hl_param_get(const char *name);
 int hl_pool_set(int on);
+/* The system heap's pool counters (debugfs stats), read at once; -1 if none. */
+struct hl_pool_stats {
+	long long pages, target, order8, order4, order0, freed;
+	long long hits, misses, cleared_pages, clear_ns, worker_pid;
+};
+int hl_pool_read(struct hl_pool_stats *st);
 /* 1 when every order is at its share of the level and no freed chunk waits. */
 int hl_pool_full(void);
 /* Wait up to @secs for hl_pool_full(): 1, or 0 on timeout. */

@@ -5,6 +5,7 @@
  * debugfs stats). Tests and the bench wait on it the same way.
  */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "heaplab.h"
@@ -37,6 +38,37 @@ long long hl_param_get(const char *name)
 	return hl_read_num(path);
 }
 
+int hl_pool_read(struct hl_pool_stats *st)
+{
+	static const char *const keys[] = {
+		"pool_pages", "pool_target_pages", "pool_order8_pages", "pool_order4_pages",
+		"pool_order0_pages", "pool_freed_pages", "pool_hits", "pool_misses",
+		"pool_cleared_pages", "pool_clear_ns", "pool_worker_pid",
+	};
+	long long *const vals[] = {
+		&st->pages, &st->target, &st->order8, &st->order4, &st->order0, &st->freed,
+		&st->hits, &st->misses, &st->cleared_pages, &st->clear_ns, &st->worker_pid,
+	};
+	char line[128], key[64];
+	long long v;
+	size_t i;
+	FILE *f = fopen("/sys/kernel/debug/heaplab/system/stats", "re");
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		*vals[i] = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lld", key, &v) != 2)
+			continue;
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (!strcmp(key, keys[i]))
+				*vals[i] = v;
+	}
+	fclose(f);
+	return st->target < 0 ? -1 : 0;
+}
+
 int hl_pool_set(int on)
 {
 	return hl_param_set("pool", on ? "Y" : "N");
@@ -45,13 +77,10 @@ int hl_pool_set(int on)
 /* Every order at its share of the level, no freed chunk waiting. */
 int hl_pool_full(void)
 {
-	long long target = hl_heap_stat("system", "pool_target_pages");
-	long long o8 = hl_heap_stat("system", "pool_order8_pages");
-	long long o4 = hl_heap_stat("system", "pool_order4_pages");
-	long long o0 = hl_heap_stat("system", "pool_order0_pages");
+	struct hl_pool_stats st;
 
-	return target >= 0 && o8 >= target * 12 / 16 && o4 >= target * 3 / 16 &&
-	       o0 >= target / 16 && hl_heap_stat("system", "pool_freed_pages") == 0;
+	return !hl_pool_read(&st) && st.order8 >= st.target * 12 / 16 &&
+	       st.order4 >= st.target * 3 / 16 && st.order0 >= st.target / 16 && !st.freed;
 }
 
 int hl_pool_wait_full(double secs)
@@ -61,7 +90,7 @@ int hl_pool_wait_full(double secs)
 	while (!hl_pool_full()) {
 		if (hl_now_s() > end)
 			return 0;
-		usleep(2000);
+		usleep(5000);
 	}
 	return 1;
 }

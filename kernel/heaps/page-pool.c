@@ -124,12 +124,23 @@ static void pool_release(struct heaplab_pool *p, struct page *page,
 /*
  * Waking the worker costs the waker an IPI when the worker sleeps on
  * another CPU (tens of microseconds under emulation, as much as a whole
- * small allocation): an allocation wakes it only below half an order's
- * target, a free only once a megabyte is waiting. Otherwise its periodic
- * look (POOL_TICK) finds the work.
+ * small allocation, and a free of 1 MiB took 1.7 times upstream's): an
+ * allocation or a free wakes it only when that order is below half its
+ * target, and not within a second of a shrink (it may not refill then).
+ * Otherwise its periodic look (POOL_TICK) finds the work.
  */
 #define POOL_TICK	(HZ / 10)
-#define POOL_WAKE_FREED	(1UL << (20 - PAGE_SHIFT))
+
+static bool pool_in_holdoff(struct heaplab_pool *p)
+{
+	return time_before(jiffies, READ_ONCE(p->shrunk_at) + HZ);
+}
+
+/* Under the lock: does order index @idx need the worker now? */
+static bool pool_low(struct heaplab_pool *p, int idx)
+{
+	return p->nclean[idx] < pool_target(p, idx) / 2 && !pool_in_holdoff(p);
+}
 
 /*
  * A cleared chunk of the pool, or NULL (pool off or empty: the caller takes
@@ -150,7 +161,7 @@ struct page *heaplab_pool_take(struct heaplab_pool *p, int idx)
 		list_del(&page->lru);
 		p->nclean[idx] -= 1UL << order;
 	}
-	low = p->nclean[idx] < pool_target(p, idx) / 2;
+	low = pool_low(p, idx);
 	spin_unlock(&p->lock);
 	if (page) {
 		atomic64_sub(1L << order, &p->pool_pages);
@@ -177,8 +188,10 @@ void heaplab_pool_give(struct heaplab_pool *p, struct page *page,
 {
 	bool wake;
 
+	int idx = pool_index(p, order);
+
 	heaplab_heap_account_pages(p->heap, -(1L << order));
-	if (!READ_ONCE(pool) || pool_index(p, order) < 0) {
+	if (!READ_ONCE(pool) || idx < 0) {
 		__free_pages(page, order);
 		return;
 	}
@@ -187,7 +200,7 @@ void heaplab_pool_give(struct heaplab_pool *p, struct page *page,
 	spin_lock(&p->lock);
 	list_add_tail(&page->lru, &p->freed);
 	p->nfreed += 1UL << order;
-	wake = p->nfreed >= POOL_WAKE_FREED;
+	wake = pool_low(p, idx);
 	spin_unlock(&p->lock);
 	if (wake)
 		wake_up(&p->wait);
@@ -223,9 +236,35 @@ static bool pool_may_grow(struct heaplab_pool *p)
 	long avail = si_mem_available() -
 		     (long)global_zone_page_state(NR_FREE_CMA_PAGES);
 
-	if (!READ_ONCE(pool) || time_before(jiffies, READ_ONCE(p->shrunk_at) + HZ))
+	if (!READ_ONCE(pool) || pool_in_holdoff(p))
 		return false;
 	return avail > (long)(totalram_pages() / 8 + pool_level_pages());
+}
+
+/* Under the lock: the oldest freed chunk and its order, or NULL. */
+static struct page *pool_pop_freed(struct heaplab_pool *p, unsigned int *order)
+{
+	struct page *page = list_first_entry_or_null(&p->freed, struct page, lru);
+
+	if (!page)
+		return NULL;
+	list_del(&page->lru);
+	*order = page_private(page);
+	set_page_private(page, 0);
+	p->nfreed -= 1UL << *order;
+	return page;
+}
+
+/* Under the lock: a cleared chunk of order index @idx, or NULL. */
+static struct page *pool_pop_clean(struct heaplab_pool *p, int idx)
+{
+	struct page *page = list_first_entry_or_null(&p->clean[idx], struct page, lru);
+
+	if (!page)
+		return NULL;
+	list_del(&page->lru);
+	p->nclean[idx] -= 1UL << p->orders[idx];
+	return page;
 }
 
 /* One freed chunk: keep it cleared, or give it back. False if none. */
@@ -237,16 +276,10 @@ static bool pool_recycle_one(struct heaplab_pool *p)
 	int idx;
 
 	spin_lock(&p->lock);
-	page = list_first_entry_or_null(&p->freed, struct page, lru);
-	if (page) {
-		list_del(&page->lru);
-		order = page_private(page);
-		p->nfreed -= 1UL << order;
-	}
+	page = pool_pop_freed(p, &order);
 	spin_unlock(&p->lock);
 	if (!page)
 		return false;
-	set_page_private(page, 0);
 	idx = pool_index(p, order);
 	/* Ours must be the last reference: see the top of this file. */
 	keep = page_ref_count(page) == 1 && pool_may_grow(p) &&
@@ -299,11 +332,7 @@ static void pool_drain(struct heaplab_pool *p, const char *why)
 	for (idx = 0; idx < p->norders; idx++) {
 		for (;;) {
 			spin_lock(&p->lock);
-			page = list_first_entry_or_null(&p->clean[idx], struct page, lru);
-			if (page) {
-				list_del(&page->lru);
-				p->nclean[idx] -= 1UL << p->orders[idx];
-			}
+			page = pool_pop_clean(p, idx);
 			spin_unlock(&p->lock);
 			if (!page)
 				break;
@@ -389,22 +418,10 @@ static unsigned long pool_scan(struct shrinker *s, struct shrink_control *sc)
 	WRITE_ONCE(p->shrunk_at, jiffies);
 	while (freed < sc->nr_to_scan) {
 		spin_lock(&p->lock);
-		page = list_first_entry_or_null(&p->freed, struct page, lru);
-		if (page) {
-			list_del(&page->lru);
-			order = page_private(page);
-			p->nfreed -= 1UL << order;
-			set_page_private(page, 0);
-		} else {
-			for (idx = 0; idx < p->norders && !page; idx++) {
-				page = list_first_entry_or_null(&p->clean[idx],
-								struct page, lru);
-				if (!page)
-					continue;
-				list_del(&page->lru);
-				order = p->orders[idx];
-				p->nclean[idx] -= 1UL << order;
-			}
+		page = pool_pop_freed(p, &order);
+		for (idx = 0; idx < p->norders && !page; idx++) {
+			page = pool_pop_clean(p, idx);
+			order = p->orders[idx];
 		}
 		spin_unlock(&p->lock);
 		if (!page)
@@ -534,21 +551,16 @@ EXPORT_SYMBOL_GPL(heaplab_pool_create);
  */
 void heaplab_pool_destroy(struct heaplab_pool *p)
 {
-	struct page *page, *tmp;
+	unsigned int order;
+	struct page *page;
 
 	if (IS_ERR_OR_NULL(p))
 		return;
 	heaplab_heap_set_pool(p->heap, NULL);
 	kthread_stop(p->worker);
 	pool_shrinker_del(p);
-	list_for_each_entry_safe(page, tmp, &p->freed, lru) {
-		unsigned int order = page_private(page);
-
-		list_del(&page->lru);
-		set_page_private(page, 0);
+	while ((page = pool_pop_freed(p, &order)))
 		pool_release(p, page, order, "unload");
-	}
-	p->nfreed = 0;
 	pool_drain(p, "unload");
 	WARN_ON(atomic64_read(&p->pool_pages));
 	kfree(p->name);

@@ -134,10 +134,18 @@ static bool sys_alloc_chunk(struct heaplab_heap *heap, unsigned long left,
  */
 static bool sys_heap_admit(unsigned long len)
 {
-	long avail = si_mem_available() -
-		     (long)global_zone_page_state(NR_FREE_CMA_PAGES);
+	long cma = (long)global_zone_page_state(NR_FREE_CMA_PAGES);
 	long want = (long)(len >> PAGE_SHIFT) + (long)(totalram_pages() / 64);
+	long avail;
 
+	/*
+	 * Fast path, one counter: free pages alone, less CMA, cover it
+	 * twice. si_mem_available() walks every zone; for a small buffer
+	 * it was a tenth of the allocation.
+	 */
+	if ((long)global_zone_page_state(NR_FREE_PAGES) - cma > 2 * want)
+		return true;
+	avail = si_mem_available() - cma;
 	return avail > 0 && want <= avail;
 }
 
@@ -156,7 +164,7 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 {
 	struct heaplab_buffer *buffer;
 	struct scatterlist *sg;
-	struct heaplab_chunk *chunks;
+	struct heaplab_chunk small[16], *chunks;
 	unsigned int max_order = orders[0], order;
 	unsigned long nchunks = 0, c;
 	pgoff_t filled = 0;
@@ -169,9 +177,14 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 	buffer = heaplab_buffer_alloc(heap, len, sys_heap_free);
 	if (IS_ERR(buffer))
 		return ERR_CAST(buffer);
-	/* At most one chunk per page: simplest bound for the chunk list. */
-	chunks = kvmalloc_array(buffer->pagecount, sizeof(*chunks),
-				GFP_KERNEL | __GFP_NOWARN);
+	/*
+	 * At most one chunk per page: simplest bound for the chunk list. A
+	 * small buffer's list is on the stack (no allocation per 4 KiB).
+	 */
+	chunks = small;
+	if (buffer->pagecount > ARRAY_SIZE(small))
+		chunks = kvmalloc_array(buffer->pagecount, sizeof(*chunks),
+					GFP_KERNEL | __GFP_NOWARN);
 	if (!chunks) {
 		ret = -ENOMEM;
 		goto err_init;
@@ -212,7 +225,8 @@ static struct dma_buf *sys_heap_allocate(struct heaplab_heap *heap,
 		sg_set_page(sg, chunks[c].page, PAGE_SIZE << chunks[c].order, 0);
 		sg = sg_next(sg);
 	}
-	kvfree(chunks);
+	if (chunks != small)
+		kvfree(chunks);
 	chunks = NULL;
 
 	dmabuf = heaplab_buffer_export(buffer, fd_flags);
@@ -228,7 +242,8 @@ err_sgt:
 err_pages:
 	for (c = 0; c < nchunks; c++)
 		sys_put_chunk(heap, chunks[c].page, chunks[c].order);
-	kvfree(chunks);
+	if (chunks != small)
+		kvfree(chunks);
 err_init:
 	heaplab_buffer_destroy(buffer);
 	return ERR_PTR(ret);

@@ -21,7 +21,7 @@ CHECK_BENCH = os.path.join(TOP, "tests", "guest", "check-bench-json.py")
 CHECK_JSON = os.path.join(TOP, "tests", "guest", "check-json.py")
 sys.path.insert(0, os.path.join(TOP, "reports"))
 
-from heaplab_reports import compare, data, pool, report  # noqa: E402
+from heaplab_reports import compare, data, pool, report, targets  # noqa: E402
 
 BENCH = ["alloc", "memset", "zero", "mmap", "concurrency", "pressure", "tracer", "tracer-latency",
          "pool"]
@@ -215,6 +215,34 @@ class PoolSection(unittest.TestCase):
         """the worker's clearing throughput is set beside the memset limit"""
         self.assertGreater(pool.worker_gbps(self.rs), 0)
         self.assertIn("memset limit", pool.text(self.rs))
+
+
+class Targets(unittest.TestCase):
+    """issue #15's targets computed from one boot's results"""
+
+    def setUp(self):
+        self.rs = data.merge([fixture(n) for n in BENCH])
+        self.rows = {r[0]: r for r in targets.rows(self.rs)}
+
+    def test_worst_size_over_upstream(self):
+        """a target's figure is the worst ratio over its sizes, ours over upstream's twin"""
+        doc = json.load(open(fixture("pool")))
+
+        def p50(heap, size):
+            return next(r["alloc"]["p50_ns"] for r in doc["results"] if r["heap"] == heap
+                        and r["size"] == size and r["pool"] == "off")
+        want = max(p50("/dev/heaplab/system", s) / p50("/dev/dma_heap/system", s)
+                   for s in (65536, 1048576))
+        _, bound, val, met, _ = self.rows["system, pool off, every size, p50"]
+        self.assertAlmostEqual(val, want)
+        self.assertEqual(met, val <= bound)
+
+    def test_missing_case_is_not_judged(self):
+        """a target whose case the run lacks (no 64 MiB mmap here) is neither met nor missed"""
+        _, _, val, met, _ = self.rows["mmap + first touch 64M, faster than upstream system"]
+        self.assertIsNone(val)
+        self.assertIsNone(met)
+        self.assertIn("targets of issue #15", targets.text(self.rs))
 
 class Compare(unittest.TestCase):
     def setUp(self):
