@@ -134,18 +134,10 @@ static bool sys_alloc_chunk(struct heaplab_heap *heap, unsigned long left,
  */
 static bool sys_heap_admit(unsigned long len)
 {
-	long cma = (long)global_zone_page_state(NR_FREE_CMA_PAGES);
+	long avail = si_mem_available() -
+		     (long)global_zone_page_state(NR_FREE_CMA_PAGES);
 	long want = (long)(len >> PAGE_SHIFT) + (long)(totalram_pages() / 64);
-	long avail;
 
-	/*
-	 * Fast path, one counter: free pages alone, less CMA, cover it
-	 * twice. si_mem_available() walks every zone; for a small buffer
-	 * it was a tenth of the allocation.
-	 */
-	if ((long)global_zone_page_state(NR_FREE_PAGES) - cma > 2 * want)
-		return true;
-	avail = si_mem_available() - cma;
 	return avail > 0 && want <= avail;
 }
 
