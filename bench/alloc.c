@@ -97,12 +97,7 @@ static int alloc_size(struct opts *o, const int *fds, unsigned long long size,
 	for (h = 0; h < o->nheaps; h++) {
 		struct json_object *res = case_new(o->heaps[h], size);
 
-		if (!h) {
-			case_end(o, &ps, res);
-			perf = json_object_object_get(res, "perf");
-		} else if (perf) {
-			json_object_object_add(res, "perf", json_object_get(perf));
-		}
+		case_end_shared(o, &ps, res, !h, &perf);
 		lat_row(o->heaps[h], size, "alloc alloc", &a[h]);
 		lat_row(o->heaps[h], size, "alloc free", &f[h]);
 		json_object_object_add(res, "alloc", samples_json(&a[h], o->raw));

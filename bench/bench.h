@@ -117,6 +117,12 @@ void case_begin(const struct opts *o, struct perf_stat *ps);
  */
 int settle(const struct opts *o);
 void case_end(const struct opts *o, struct perf_stat *ps, struct json_object *r);
+/*
+ * Cases measured together (the heaps taking turns) share one perf count:
+ * the @first ends it into its case, every other gets the same counters.
+ */
+void case_end_shared(const struct opts *o, struct perf_stat *ps, struct json_object *r,
+		     bool first, struct json_object **shared);
 /* Non-zero if --perf failed to count some case. */
 int perf_failures(void);
 

@@ -40,6 +40,8 @@ static const char *const states[] = { "warm", "cold", "off", "serial", "pages", 
 
 /* The parameters as the run found them, put back at its end. */
 static long long saved_pool = -1, saved_parallel = -1, saved_chunks = -1;
+/* The pool's worker thread, read once: it lives as long as the heap module. */
+static long long worker_pid = -1;
 
 static void set_num(const char *name, long long v)
 {
@@ -94,7 +96,7 @@ static unsigned long long cpu_busy_ns(void)
 /* utime + stime of the pool's worker thread, ns; 0 if there is none. */
 static unsigned long long worker_ns(void)
 {
-	long long pid = hl_heap_stat("system", "pool_worker_pid");
+	long long pid = worker_pid;
 	unsigned long long ut = 0, st = 0;
 	char path[64], buf[1024], *p;
 	long hz = sysconf(_SC_CLK_TCK);
@@ -244,13 +246,7 @@ static int steady_cases(struct opts *o, const char *state, unsigned long long si
 		struct json_object *r = case_new(o->heaps[h], size);
 
 		json_object_object_add(r, "pool", json_object_new_string(state));
-		/* The heaps ran in turn: each case gets the one perf count of all. */
-		if (!h) {
-			case_end(o, &ps, r);
-			perf = json_object_object_get(r, "perf");
-		} else if (perf) {
-			json_object_object_add(r, "perf", json_object_get(perf));
-		}
+		case_end_shared(o, &ps, r, !h, &perf);
 		steady_json(o, state, size, &arms[h], r);
 		json_object_array_add(results, r);
 		samples_free(&arms[h].a);
@@ -281,11 +277,11 @@ static int burst_case(struct opts *o, const char *name, int heap, unsigned long 
 		return -ENOMEM;
 	hl_pool_wait_full(30);
 	for (i = 0; i < n; i++) {
-		long long lvl = hl_heap_stat("system", "pool_pages");
-		long long h = hl_heap_stat("system", "pool_hits");
 		struct json_object *pt = json_object_new_object();
+		struct hl_pool_stats s0, s1;
 		uint64_t t0, t1;
 
+		hl_pool_read(&s0);
 		t0 = now_ns();
 		fds[i] = hl_alloc_rw(heap, size);
 		t1 = now_ns();
@@ -298,9 +294,9 @@ static int burst_case(struct opts *o, const char *name, int heap, unsigned long 
 		}
 		samples_add(&a, t1 - t0);
 		add_num(pt, "ns", (long long)(t1 - t0));
-		add_num(pt, "level_pages", lvl);
-		if (lvl >= 0)
-			add_num(pt, "hits", hl_heap_stat("system", "pool_hits") - h);
+		add_num(pt, "level_pages", s0.pages);
+		if (s0.pages >= 0 && !hl_pool_read(&s1))
+			add_num(pt, "hits", s1.hits - s0.hits);
 		json_object_array_add(pts, pt);
 	}
 	for (i = 0; i < n && fds[i] >= 0; i++) {
@@ -332,6 +328,7 @@ static int run_pool(struct opts *o, struct json_object *results)
 	saved_pool = hl_param_get("pool");
 	saved_parallel = hl_param_get("parallel_clear_mb");
 	saved_chunks = hl_param_get("clear_chunks");
+	worker_pid = hl_heap_stat("system", "pool_worker_pid");
 	if (saved_pool < 0 || saved_parallel < 0 || saved_chunks < 0 || cleared0 < 0) {
 		fprintf(stderr, "heaplab-bench: pool: no heaplab pool here (heaplab_heap.ko and "
 			"heaplab_system_heap.ko loaded, debugfs mounted?)\n");

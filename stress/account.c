@@ -44,7 +44,7 @@ static long dmabuf_count(void)
 }
 
 /* heaplab's debugfs stat @key of heap @h; -1 for other heaps. */
-static long long heap_stat(const struct opts *o, int h, const char *key)
+long long heap_stat(const struct opts *o, int h, const char *key)
 {
 	const char *name = strrchr(o->heaps[h], '/');
 

@@ -71,14 +71,6 @@ static bool upstream_system(const char *heap)
 	return !strstr(heap, "/heaplab/") && strstr(heap, "system");
 }
 
-/* debugfs stat @key of heaplab heap @h (its device's name), -1 for others. */
-static long long pool_stat(const struct opts *o, int h, const char *key)
-{
-	const char *name = strrchr(o->heaps[h], '/');
-
-	return o->heaplab[h] ? hl_heap_stat(name ? name + 1 : o->heaps[h], key) : -1;
-}
-
 /*
  * One heap: a single request over RAM, then fill until ENOMEM and free all.
  * With heaplab's page pool: what its shrinker gave back while memory
@@ -108,7 +100,7 @@ static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object
 	}
 	/* fill: the last request must be the one that fails, with ENOMEM */
 	err = 0;
-	shrunk = pool_stat(o, h, "pool_shrunk_pages");
+	shrunk = heap_stat(o, h, "pool_shrunk_pages");
 	while (n < 4096 && got < 2 * ram && hl_now_s() < end) {
 		fd = hl_alloc_rw(heap, chunk);
 		err = errno;
@@ -125,9 +117,9 @@ static int exhaust(const struct opts *o, int h, uint64_t ram, struct json_object
 	json_object_object_add(r, "filled_bytes", json_object_new_int64((int64_t)got));
 	if (shrunk >= 0) {
 		json_object_object_add(r, "pool_shrunk_pages", json_object_new_int64(
-			pool_stat(o, h, "pool_shrunk_pages") - shrunk));
+			heap_stat(o, h, "pool_shrunk_pages") - shrunk));
 		json_object_object_add(r, "pool_pages_at_fill_end", json_object_new_int64(
-			pool_stat(o, h, "pool_pages")));
+			heap_stat(o, h, "pool_pages")));
 	}
 	json_object_object_add(r, "fill_errno", json_object_new_string(err ? hl_errname(err) : "none"));
 	if (err != ENOMEM) {
@@ -155,11 +147,11 @@ static int pool_gives_back(const struct opts *o, int h, struct json_object *r)
 	pid_t pid;
 	int st;
 
-	if (pool_stat(o, h, "pool_pages") < 0)
+	if (heap_stat(o, h, "pool_pages") < 0)
 		return 0;
 	hl_pool_wait_full(30);
-	pool = pool_stat(o, h, "pool_pages");
-	shrunk = pool_stat(o, h, "pool_shrunk_pages");
+	pool = heap_stat(o, h, "pool_pages");
+	shrunk = heap_stat(o, h, "pool_shrunk_pages");
 	avail_kb = hl_meminfo_kb("MemAvailable");
 	len = (size_t)(avail_kb + pool * 4 * 3 / 4) * 1024;
 	pid = fork();
@@ -175,7 +167,7 @@ static int pool_gives_back(const struct opts *o, int h, struct json_object *r)
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		st = -1;
-	shrunk = pool_stat(o, h, "pool_shrunk_pages") - shrunk;
+	shrunk = heap_stat(o, h, "pool_shrunk_pages") - shrunk;
 	fprintf(stderr, "oom: %s: anonymous fill of %zu MiB with a pool of %lld pages: "
 		"its shrinker gave back %lld\n", o->heaps[h], len >> 20, pool, shrunk);
 	json_object_object_add(r, "anon_fill_bytes", json_object_new_int64((int64_t)len));

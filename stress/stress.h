@@ -116,6 +116,8 @@ struct snapshot {
 	long long oom_kills;			/* vmstat oom_kill, -1 if none */
 };
 int snapshot(const struct opts *o, struct snapshot *s);
+/* heaplab's debugfs stat @key of heap @h ("pages_held"); -1 for other heaps. */
+long long heap_stat(const struct opts *o, int h, const char *key);
 /* Compares with @base; failures by fail(); the findings into @leaks. */
 int check_leaks(const struct opts *o, const struct snapshot *base,
 		struct json_object *leaks);

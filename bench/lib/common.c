@@ -173,3 +173,14 @@ void case_end(const struct opts *o, struct perf_stat *ps, struct json_object *r)
 		perf_failed = 1;
 	json_object_object_add(r, "perf", counters);
 }
+
+void case_end_shared(const struct opts *o, struct perf_stat *ps, struct json_object *r,
+		     bool first, struct json_object **shared)
+{
+	if (first) {
+		case_end(o, ps, r);
+		*shared = json_object_object_get(r, "perf");
+	} else if (*shared) {
+		json_object_object_add(r, "perf", json_object_get(*shared));
+	}
+}

@@ -53,18 +53,6 @@ static void heaplab_clear_range(struct page *page, unsigned long npages)
 		clear_highpage(nth_page(page, i));
 }
 
-/* Clear one whole chunk (the pool worker's unit), rescheduling between steps. */
-void heaplab_clear_chunk(struct page *page, unsigned int order)
-{
-	unsigned long done, n = 1UL << order;
-
-	for (done = 0; done < n; done += CLEAR_STEP_PAGES) {
-		heaplab_clear_range(nth_page(page, done),
-				    min_t(unsigned long, CLEAR_STEP_PAGES, n - done));
-		cond_resched();
-	}
-}
-
 /*
  * Clear pages [@from, @to) of the extents taken end to end. Only the
  * allocating thread (@check_kill) stops for a fatal signal.
@@ -88,6 +76,14 @@ static int heaplab_clear_part(const struct heaplab_extent *ext, unsigned long n,
 		}
 	}
 	return 0;
+}
+
+/* Clear one whole chunk (the pool worker's unit), rescheduling between steps. */
+void heaplab_clear_chunk(struct page *page, unsigned int order)
+{
+	const struct heaplab_extent ext = { .page = page, .npages = 1UL << order };
+
+	heaplab_clear_part(&ext, 1, 0, ext.npages, false);
 }
 
 struct heaplab_clear_work {

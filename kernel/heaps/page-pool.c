@@ -142,6 +142,32 @@ static bool pool_low(struct heaplab_pool *p, int idx)
 	return p->nclean[idx] < pool_target(p, idx) / 2 && !pool_in_holdoff(p);
 }
 
+/* Under the lock: the oldest freed chunk and its order, or NULL. */
+static struct page *pool_pop_freed(struct heaplab_pool *p, unsigned int *order)
+{
+	struct page *page = list_first_entry_or_null(&p->freed, struct page, lru);
+
+	if (!page)
+		return NULL;
+	list_del(&page->lru);
+	*order = page_private(page);
+	set_page_private(page, 0);
+	p->nfreed -= 1UL << *order;
+	return page;
+}
+
+/* Under the lock: a cleared chunk of order index @idx, or NULL. */
+static struct page *pool_pop_clean(struct heaplab_pool *p, int idx)
+{
+	struct page *page = list_first_entry_or_null(&p->clean[idx], struct page, lru);
+
+	if (!page)
+		return NULL;
+	list_del(&page->lru);
+	p->nclean[idx] -= 1UL << p->orders[idx];
+	return page;
+}
+
 /*
  * A cleared chunk of the pool, or NULL (pool off or empty: the caller takes
  * one from the page allocator). Moves the chunk's pages from pool_pages to
@@ -150,17 +176,13 @@ static bool pool_low(struct heaplab_pool *p, int idx)
 struct page *heaplab_pool_take(struct heaplab_pool *p, int idx)
 {
 	unsigned int order = p->orders[idx];
-	struct page *page = NULL;
+	struct page *page;
 	bool low;
 
 	if (!READ_ONCE(pool))
 		return NULL;
 	spin_lock(&p->lock);
-	if (p->nclean[idx]) {
-		page = list_first_entry(&p->clean[idx], struct page, lru);
-		list_del(&page->lru);
-		p->nclean[idx] -= 1UL << order;
-	}
+	page = pool_pop_clean(p, idx);
 	low = pool_low(p, idx);
 	spin_unlock(&p->lock);
 	if (page) {
@@ -186,9 +208,8 @@ EXPORT_SYMBOL_GPL(heaplab_pool_take);
 void heaplab_pool_give(struct heaplab_pool *p, struct page *page,
 		       unsigned int order)
 {
-	bool wake;
-
 	int idx = pool_index(p, order);
+	bool wake;
 
 	heaplab_heap_account_pages(p->heap, -(1L << order));
 	if (!READ_ONCE(pool) || idx < 0) {
@@ -239,32 +260,6 @@ static bool pool_may_grow(struct heaplab_pool *p)
 	if (!READ_ONCE(pool) || pool_in_holdoff(p))
 		return false;
 	return avail > (long)(totalram_pages() / 8 + pool_level_pages());
-}
-
-/* Under the lock: the oldest freed chunk and its order, or NULL. */
-static struct page *pool_pop_freed(struct heaplab_pool *p, unsigned int *order)
-{
-	struct page *page = list_first_entry_or_null(&p->freed, struct page, lru);
-
-	if (!page)
-		return NULL;
-	list_del(&page->lru);
-	*order = page_private(page);
-	set_page_private(page, 0);
-	p->nfreed -= 1UL << *order;
-	return page;
-}
-
-/* Under the lock: a cleared chunk of order index @idx, or NULL. */
-static struct page *pool_pop_clean(struct heaplab_pool *p, int idx)
-{
-	struct page *page = list_first_entry_or_null(&p->clean[idx], struct page, lru);
-
-	if (!page)
-		return NULL;
-	list_del(&page->lru);
-	p->nclean[idx] -= 1UL << p->orders[idx];
-	return page;
 }
 
 /* One freed chunk: keep it cleared, or give it back. False if none. */

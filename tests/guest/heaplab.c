@@ -80,21 +80,6 @@ static bool exists(const char *path)
 /* The system heap's pool: helpers in lib/pool.c. */
 #define POOL_PARAM "/sys/module/heaplab_heap/parameters/pool"
 
-static long long wait_stat(const char *key, long long lo, long long hi, int secs)
-{
-	return hl_wait_stat("system", key, lo, hi, secs);
-}
-
-static bool pool_wait_full(int secs)
-{
-	return hl_pool_wait_full(secs);
-}
-
-static int pool_set(bool on)
-{
-	return hl_pool_set(on);
-}
-
 /*
  * The offset of the first byte of a new buffer of @len that is not zero,
  * or -1; then the buffer is filled with @fill and freed.
@@ -196,8 +181,8 @@ TEST_F_TIMEOUT(heaplab, tracepoints, SLOW)
 	snprintf(path, sizeof(path), "%s/trace", tr);
 	ASSERT_EQ(0, hl_write_str(path, ""));
 	/* The pool off, so that the allocation clears (heaplab_zero)... */
-	ASSERT_EQ(0, pool_set(false));
-	EXPECT_EQ(0, wait_stat("pool_pages", 0, 0, 30));
+	ASSERT_EQ(0, hl_pool_set(false));
+	EXPECT_EQ(0, hl_wait_stat("system", "pool_pages", 0, 0, 30));
 
 	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, heap);
@@ -215,8 +200,8 @@ TEST_F_TIMEOUT(heaplab, tracepoints, SLOW)
 	close(buf);
 	close(heap);
 	/* ...and on again: its worker refills it (heaplab_pool). */
-	ASSERT_EQ(0, pool_set(true));
-	EXPECT_LT(0, wait_stat("pool_refills", hl_heap_stat("system", "pool_refills") + 1,
+	ASSERT_EQ(0, hl_pool_set(true));
+	EXPECT_LT(0, hl_wait_stat("system", "pool_refills", hl_heap_stat("system", "pool_refills") + 1,
 			       1LL << 62, 30));
 
 	snprintf(path, sizeof(path), "%s/events/heaplab/enable", tr);
@@ -520,7 +505,7 @@ TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
 	ASSERT_NE(NULL, fgets(cmdline, sizeof(cmdline), f));
 	fclose(f);
 	kernel_clears = strstr(cmdline, "init_on_alloc=1") || strstr(cmdline, "init_on_free=1");
-	ASSERT_EQ(0, pool_set(false)) TH_LOG("%s: %s", POOL_PARAM, strerror(errno));
+	ASSERT_EQ(0, hl_pool_set(false)) TH_LOG("%s: %s", POOL_PARAM, strerror(errno));
 	for (i = 0; i < 2; i++) {
 		char dev[64];
 		long long before = hl_heap_stat(heaps[i], "pages_cleared"), after;
@@ -549,7 +534,7 @@ TEST_F_TIMEOUT(heaplab, clears_once, SLOW)
 		       after - before, kernel_clears ? "the kernel clears" : "default");
 		EXPECT_EQ(kernel_clears ? 0 : 4 * 64, after - before);
 	}
-	EXPECT_EQ(0, pool_set(true));
+	EXPECT_EQ(0, hl_pool_set(true));
 }
 
 /*
@@ -612,8 +597,8 @@ TEST_F_TIMEOUT(heaplab, pool_serves_cleared_pages, SLOW)
 	size_t i;
 	long bad;
 
-	ASSERT_EQ(0, pool_set(true));
-	ASSERT_TRUE(pool_wait_full(60)) TH_LOG("the pool did not fill in 60 s: %lld of %lld pages",
+	ASSERT_EQ(0, hl_pool_set(true));
+	ASSERT_TRUE(hl_pool_wait_full(60)) TH_LOG("the pool did not fill in 60 s: %lld of %lld pages",
 					      hl_heap_stat("system", "pool_pages"),
 					      hl_heap_stat("system", "pool_target_pages"));
 	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
@@ -629,7 +614,7 @@ TEST_F_TIMEOUT(heaplab, pool_serves_cleared_pages, SLOW)
 		}
 		/* Half the rounds wait for the worker: those take recycled chunks. */
 		if (round % 2)
-			wait_stat("pool_freed_pages", 0, 0, 30);
+			hl_wait_stat("system", "pool_freed_pages", 0, 0, 30);
 	}
 	close(heap);
 	EXPECT_LT(hits, hl_heap_stat("system", "pool_hits"));
@@ -647,8 +632,8 @@ TEST_F_TIMEOUT(heaplab, pool_shrinker_gives_back, SLOW)
 {
 	long long level, shrunk, after;
 
-	ASSERT_EQ(0, pool_set(true));
-	ASSERT_TRUE(pool_wait_full(60));
+	ASSERT_EQ(0, hl_pool_set(true));
+	ASSERT_TRUE(hl_pool_wait_full(60));
 	level = hl_heap_stat("system", "pool_pages");
 	shrunk = hl_heap_stat("system", "pool_shrunk_pages");
 	ASSERT_EQ(0, hl_write_str("/proc/sys/vm/drop_caches", "2"));
@@ -657,7 +642,7 @@ TEST_F_TIMEOUT(heaplab, pool_shrinker_gives_back, SLOW)
 	       hl_heap_stat("system", "pool_shrunk_pages") - shrunk);
 	EXPECT_GE(hl_heap_stat("system", "pool_shrunk_pages") - shrunk, level - after);
 	EXPECT_LT(after, level / 4) TH_LOG("the shrinker left most of the pool");
-	EXPECT_TRUE(pool_wait_full(60)) TH_LOG("the pool did not refill after the shrink");
+	EXPECT_TRUE(hl_pool_wait_full(60)) TH_LOG("the pool did not refill after the shrink");
 }
 
 /*
@@ -670,8 +655,8 @@ TEST_F_TIMEOUT(heaplab, pool_off_and_on, SLOW)
 	int heap, err;
 	long bad;
 
-	ASSERT_EQ(0, pool_set(false));
-	EXPECT_EQ(0, wait_stat("pool_pages", 0, 0, 30));
+	ASSERT_EQ(0, hl_pool_set(false));
+	EXPECT_EQ(0, hl_wait_stat("system", "pool_pages", 0, 0, 30));
 	EXPECT_EQ(0, hl_heap_stat("system", "pool"));
 	heap = open(SYS_DEV, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, heap);
@@ -688,8 +673,8 @@ TEST_F_TIMEOUT(heaplab, pool_off_and_on, SLOW)
 	TH_LOG("pool off: 256 pages, %lld cleared on the allocating thread",
 	       hl_heap_stat("system", "pages_cleared") - cleared);
 	close(heap);
-	ASSERT_EQ(0, pool_set(true));
-	EXPECT_TRUE(pool_wait_full(60));
+	ASSERT_EQ(0, hl_pool_set(true));
+	EXPECT_TRUE(hl_pool_wait_full(60));
 }
 
 /* Unloading the heap gives every pooled page back to the page allocator. */
@@ -698,8 +683,8 @@ TEST_F_TIMEOUT(heaplab, pool_pages_return_on_unload, SLOW)
 	long long pool, before, after;
 
 	LAYOUT("");
-	ASSERT_EQ(0, pool_set(true));
-	ASSERT_TRUE(pool_wait_full(60));
+	ASSERT_EQ(0, hl_pool_set(true));
+	ASSERT_TRUE(hl_pool_wait_full(60));
 	pool = hl_heap_stat("system", "pool_pages");
 	before = hl_meminfo_kb("MemFree");
 	ASSERT_EQ(0, unload("heaplab_system_heap")) TH_LOG("%s", strerror(errno));
@@ -708,7 +693,7 @@ TEST_F_TIMEOUT(heaplab, pool_pages_return_on_unload, SLOW)
 	TH_LOG("pool %lld KiB; MemFree %+lld KiB on unload", pool * 4, after - before);
 	/* The per-CPU lists keep some of what was freed: 3/4 at least. */
 	EXPECT_GE(after - before, pool * 4 * 3 / 4);
-	EXPECT_TRUE(pool_wait_full(60)) TH_LOG("the reloaded heap's pool did not fill");
+	EXPECT_TRUE(hl_pool_wait_full(60)) TH_LOG("the reloaded heap's pool did not fill");
 }
 
 TEST_HARNESS_MAIN
