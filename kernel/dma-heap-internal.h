@@ -23,15 +23,5 @@ struct heaplab_heap_stats {
 };
 
 void heaplab_heap_account_free(struct heaplab_heap *heap, size_t len);
-/* Pages the heap cleared itself (none when the kernel does, see helpers). */
-void heaplab_heap_account_cleared(struct heaplab_heap *heap, unsigned long n);
-
-bool heaplab_kernel_clears_pages(void);
-
-/* A heap's page pool (heaps/page-pool.c), shown in its debugfs stats. */
-struct heaplab_pool;
-struct seq_file;
-void heaplab_heap_set_pool(struct heaplab_heap *heap, struct heaplab_pool *pool);
-void heaplab_pool_stats_show(struct seq_file *s, struct heaplab_pool *pool);
 
 #endif /* _HEAPLAB_DMA_HEAP_INTERNAL_H */

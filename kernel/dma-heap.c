@@ -27,6 +27,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include <heaplab/compat.h>
 #include <heaplab/dma-heap.h>
 #include <uapi/linux/heaplab-dma-heap.h>
 
@@ -53,8 +54,6 @@ struct heaplab_heap {
 	struct list_head node;
 	struct dentry *debugfs;
 	struct heaplab_heap_stats stats;
-	struct mutex pool_lock;	/* @pool against the stats file */
-	struct heaplab_pool *pool;
 };
 
 static LIST_HEAD(heap_list);
@@ -88,18 +87,11 @@ void heaplab_heap_account_pages(struct heaplab_heap *heap, long delta)
 }
 EXPORT_SYMBOL_GPL(heaplab_heap_account_pages);
 
-/* Set after heaplab_heap_add(), cleared before the pool is destroyed. */
-void heaplab_heap_set_pool(struct heaplab_heap *heap, struct heaplab_pool *pool)
-{
-	mutex_lock(&heap->pool_lock);
-	heap->pool = pool;
-	mutex_unlock(&heap->pool_lock);
-}
-
 void heaplab_heap_account_cleared(struct heaplab_heap *heap, unsigned long n)
 {
 	atomic64_add(n, &heap->stats.pages_cleared);
 }
+EXPORT_SYMBOL_GPL(heaplab_heap_account_cleared);
 
 /* Called by the helpers when a buffer of @heap is released. */
 void heaplab_heap_account_free(struct heaplab_heap *heap, size_t len)
@@ -241,10 +233,13 @@ static int heaplab_heap_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "pages_held %lld\n", atomic64_read(&heap->stats.pages_held));
 	seq_printf(s, "pages_cleared %lld\n",
 		   atomic64_read(&heap->stats.pages_cleared));
-	mutex_lock(&heap->pool_lock);
-	if (heap->pool)
-		heaplab_pool_stats_show(s, heap->pool);
-	mutex_unlock(&heap->pool_lock);
+	/*
+	 * The heap's own lines last. debugfs_remove_recursive() in
+	 * heaplab_heap_remove() waits for a read under way, so the op and
+	 * what it shows outlive every reader if the heap frees them after.
+	 */
+	if (heap->ops->stats_show)
+		heap->ops->stats_show(s, heap);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heaplab_heap_stats);
@@ -272,7 +267,6 @@ struct heaplab_heap *heaplab_heap_add(const struct heaplab_heap_export_info *inf
 		goto err_free;
 	}
 	heap->ops = info->ops;
-	mutex_init(&heap->pool_lock);
 	heap->priv = info->priv;
 	heap->owner = info->owner;
 
@@ -326,7 +320,6 @@ err_minor:
 	ida_free(&heap_minors, minor);
 err_unlock:
 	mutex_unlock(&heap_list_lock);
-	mutex_destroy(&heap->pool_lock);
 	kfree_const(heap->name);
 err_free:
 	kfree(heap);
@@ -354,7 +347,6 @@ void heaplab_heap_remove(struct heaplab_heap *heap)
 	cdev_del(&heap->cdev);
 	ida_free(&heap_minors, MINOR(heap->devt));
 	pr_info("heap %s removed\n", heap->name);
-	mutex_destroy(&heap->pool_lock);
 	kfree_const(heap->name);
 	kfree(heap);
 }
@@ -414,6 +406,4 @@ module_exit(heaplab_heap_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("heaplab developers");
 MODULE_DESCRIPTION("heaplab DMA-BUF heaps framework and heap helpers");
-#ifdef HAVE_DMA_BUF_NS
-MODULE_IMPORT_NS(DMA_BUF);
-#endif
+HEAPLAB_MODULE_IMPORT_DMA_BUF();

@@ -38,6 +38,32 @@ long long hl_param_get(const char *name)
 	return hl_read_num(path);
 }
 
+/*
+ * One read of the system heap's stats file: each of @keys found sets its
+ * *@vals, the others are -1. 0, or -1 without the file.
+ */
+static int pool_read_keys(const char *const *keys, long long *const *vals, size_t n)
+{
+	char line[128], key[64];
+	long long v;
+	size_t i;
+	FILE *f = fopen("/sys/kernel/debug/heaplab/system/stats", "re");
+
+	for (i = 0; i < n; i++)
+		*vals[i] = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lld", key, &v) != 2)
+			continue;
+		for (i = 0; i < n; i++)
+			if (!strcmp(key, keys[i]))
+				*vals[i] = v;
+	}
+	fclose(f);
+	return 0;
+}
+
 int hl_pool_read(struct hl_pool_stats *st)
 {
 	static const char *const keys[] = {
@@ -49,23 +75,9 @@ int hl_pool_read(struct hl_pool_stats *st)
 		&st->pages, &st->target, &st->order8, &st->order4, &st->order0, &st->freed,
 		&st->hits, &st->misses, &st->cleared_pages, &st->clear_ns, &st->worker_pid,
 	};
-	char line[128], key[64];
-	long long v;
-	size_t i;
-	FILE *f = fopen("/sys/kernel/debug/heaplab/system/stats", "re");
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		*vals[i] = -1;
-	if (!f)
+	if (pool_read_keys(keys, vals, sizeof(keys) / sizeof(keys[0])))
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %lld", key, &v) != 2)
-			continue;
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (!strcmp(key, keys[i]))
-				*vals[i] = v;
-	}
-	fclose(f);
 	return st->target < 0 ? -1 : 0;
 }
 
@@ -74,13 +86,25 @@ int hl_pool_set(int on)
 	return hl_param_set("pool", on ? "Y" : "N");
 }
 
-/* Every order at its share of the level, no freed chunk waiting. */
+/*
+ * Every order at its target, no freed chunk waiting. The kernel states each
+ * order's target (pool_orderN_target_pages), so its split is its own.
+ */
 int hl_pool_full(void)
 {
-	struct hl_pool_stats st;
+	static const char *const keys[] = {
+		"pool_order8_pages", "pool_order4_pages", "pool_order0_pages",
+		"pool_order8_target_pages", "pool_order4_target_pages",
+		"pool_order0_target_pages", "pool_freed_pages",
+	};
+	long long o8, o4, o0, t8, t4, t0, freed;
+	long long *const vals[] = { &o8, &o4, &o0, &t8, &t4, &t0, &freed };
 
-	return !hl_pool_read(&st) && st.order8 >= st.target * 12 / 16 &&
-	       st.order4 >= st.target * 3 / 16 && st.order0 >= st.target / 16 && !st.freed;
+	if (pool_read_keys(keys, vals, sizeof(keys) / sizeof(keys[0])))
+		return 0;
+	if (t8 < 0 || t4 < 0 || t0 < 0)
+		return 0;
+	return o8 >= t8 && o4 >= t4 && o0 >= t0 && !freed;
 }
 
 int hl_pool_wait_full(double secs)

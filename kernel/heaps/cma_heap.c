@@ -20,6 +20,7 @@
 
 #include <heaplab/dma-heap.h>
 #include "../heaplab_test_hooks.h"
+#include "clear.h"
 #include "heap-helpers.h"
 
 #ifdef HAVE_CMA_EXPORTS

@@ -15,17 +15,12 @@
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
+#include <heaplab/compat.h>
 #include <heaplab/dma-heap.h>
 #include "../heaplab_test_hooks.h"
-#include "clear.h"
 #include "heap-helpers.h"
-#include "page-pool.h"
 #include "../dma-heap-internal.h"
 #include "../heaplab_trace.h"
-
-#ifdef HAVE_IOSYS_MAP
-#include <linux/iosys-map.h>
-#endif
 
 /*
  * One per importer. @table is the importer's copy of the buffer's layout,
@@ -87,112 +82,6 @@ void heaplab_buffer_destroy(struct heaplab_buffer *buffer)
 	kfree(buffer);
 }
 EXPORT_SYMBOL_GPL(heaplab_buffer_destroy);
-
-/*
- * True when the page allocator already cleared the pages it handed us, or
- * handed out pages that were cleared when freed: init_on_alloc=1 (which
- * covers CMA too, alloc_contig_range() runs the same post-allocation hook)
- * or init_on_free=1. Clearing them again would only double the cost.
- * Pages recycled by a pool never went back to the page allocator: the
- * pool worker clears those whatever this says.
- */
-bool heaplab_kernel_clears_pages(void)
-{
-	return want_init_on_free() || want_init_on_alloc(GFP_HIGHUSER);
-}
-
-/*
- * Clear fresh pages on the allocating thread, whole chunks at a time and,
- * for a large buffer, on idle CPUs too (clear.c). Timed on its own
- * (tracepoint heaplab_zero) so the cost of zeroing can be told apart from
- * the rest of an allocation.
- */
-static int heaplab_zero_extents(struct heaplab_heap *heap,
-				const struct heaplab_extent *ext,
-				unsigned long n, unsigned long total)
-{
-	ktime_t start = ktime_get();
-	int ret;
-
-	if (!total || heaplab_test_skip_zero() || heaplab_kernel_clears_pages())
-		return 0;
-	ret = heaplab_clear_extents(ext, n, total);
-	if (ret)
-		return ret;
-	heaplab_heap_account_cleared(heap, total);
-	trace_heaplab_zero(heaplab_heap_get_name(heap), total,
-			   ktime_to_ns(ktime_sub(ktime_get(), start)));
-	return 0;
-}
-
-/*
- * Clear every page of a buffer, from its page array (a heap may clear
- * before it builds its table): runs of physically contiguous pages are
- * cleared as one.
- */
-int heaplab_buffer_zero(struct heaplab_buffer *buffer)
-{
-	struct heaplab_extent *ext;
-	unsigned long n = 1;
-	pgoff_t i;
-	int ret;
-
-	for (i = 1; i < buffer->pagecount; i++)
-		n += buffer->pages[i] != nth_page(buffer->pages[i - 1], 1);
-	ext = kvmalloc_array(n, sizeof(*ext), GFP_KERNEL);
-	if (!ext)
-		return -ENOMEM;
-	n = 0;
-	for (i = 0; i < buffer->pagecount; i++) {
-		struct page *page = buffer->pages[i];
-
-		if (n && page == nth_page(ext[n - 1].page, ext[n - 1].npages)) {
-			ext[n - 1].npages++;
-			continue;
-		}
-		ext[n].page = page;
-		ext[n++].npages = 1;
-	}
-	ret = heaplab_zero_extents(buffer->heap, ext, n, buffer->pagecount);
-	kvfree(ext);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(heaplab_buffer_zero);
-
-/*
- * Clear the chunks that did not come cleared from a pool. A small buffer's
- * extents fit on the stack: no allocation for the common case.
- */
-int heaplab_clear_chunks(struct heaplab_heap *heap,
-			 const struct heaplab_chunk *chunks, unsigned long n)
-{
-	struct heaplab_extent small[8], *ext = small;
-	unsigned long i, m = 0, total = 0;
-	int ret;
-
-	for (i = 0; i < n; i++)
-		m += !chunks[i].clean;
-	if (!m)
-		return 0;
-	if (m > ARRAY_SIZE(small)) {
-		ext = kvmalloc_array(m, sizeof(*ext), GFP_KERNEL);
-		if (!ext)
-			return -ENOMEM;
-	}
-	m = 0;
-	for (i = 0; i < n; i++) {
-		if (chunks[i].clean)
-			continue;
-		ext[m].page = chunks[i].page;
-		ext[m++].npages = 1UL << chunks[i].order;
-		total += 1UL << chunks[i].order;
-	}
-	ret = heaplab_zero_extents(heap, ext, m, total);
-	if (ext != small)
-		kvfree(ext);
-	return ret;
-}
-EXPORT_SYMBOL_GPL(heaplab_clear_chunks);
 
 /*
  * The longest segment @dev takes: its max_seg_size, and no more than one
@@ -462,12 +351,7 @@ static int heaplab_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 		return -EINVAL;
 	trace_heaplab_mmap(heaplab_heap_get_name(buffer->heap),
 			   vma->vm_end - vma->vm_start);
-#ifdef HAVE_VM_FLAGS_SET
-	vm_flags_set(vma, flags);
-#else
-	/* Before 6.3 vm_flags is written directly. */
-	vma->vm_flags |= flags;
-#endif
+	heaplab_vm_flags_set(vma, flags);
 	vma->vm_ops = &heaplab_vm_ops;
 	vma->vm_private_data = buffer;
 	/*

@@ -49,6 +49,5 @@ struct heaplab_buffer *heaplab_buffer_alloc(struct heaplab_heap *heap,
 void heaplab_buffer_destroy(struct heaplab_buffer *buffer);
 struct dma_buf *heaplab_buffer_export(struct heaplab_buffer *buffer,
 				      u32 fd_flags);
-int heaplab_buffer_zero(struct heaplab_buffer *buffer);
 
 #endif /* _HEAPLAB_HEAP_HELPERS_H */

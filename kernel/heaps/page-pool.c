@@ -18,9 +18,14 @@
  *    reclaims for it, and not for a second after the shrinker ran, so it
  *    does not fight the reclaim that emptied it.
  *
- * Accounting: a chunk in a buffer counts in the heap's pages_held; a chunk
- * in the pool (cleared, or queued to be) counts in pool_pages. Both go to
- * zero exactly when the heap module unloads (heaplab_pool_destroy()).
+ * Accounting: a chunk in the pool (cleared, or queued to be) counts in
+ * pool_pages; the owner counts a chunk from heaplab_pool_take() until it
+ * gives it back (the system heap: in pages_held). pool_pages goes to zero
+ * exactly when the pool is destroyed.
+ *
+ * The pool knows no heap: its worker reports what it cleared through the
+ * owner's callback, which must be safe to call until
+ * heaplab_pool_destroy() returns.
  *
  * Module parameters of heaplab_heap.ko (writable at runtime):
  *  pool		0 turns every pool off: allocations clear on their own
@@ -34,6 +39,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/freezer.h>
+#include <linux/ktime.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/mm.h>
@@ -46,9 +52,7 @@
 #include <linux/vmstat.h>
 #include <linux/wait.h>
 
-#include <heaplab/dma-heap.h>
-#include "../dma-heap-internal.h"
-#include "../heaplab_test_hooks.h"
+#include <heaplab/compat.h>
 #include "../heaplab_trace.h"
 #include "clear.h"
 #include "page-pool.h"
@@ -66,7 +70,7 @@ MODULE_PARM_DESC(pool_size_mb,
 static const unsigned int pool_share[HEAPLAB_POOL_MAX_ORDERS] = { 12, 3, 1, 0 };
 
 struct heaplab_pool {
-	struct heaplab_heap *heap;
+	heaplab_pool_cleared_fn cleared;
 	char *name;
 	int norders;
 	unsigned int orders[HEAPLAB_POOL_MAX_ORDERS];
@@ -80,9 +84,6 @@ struct heaplab_pool {
 	wait_queue_head_t wait;
 	unsigned long shrunk_at;	/* jiffies of the last shrink */
 	struct shrinker *shrinker;
-#ifndef HAVE_SHRINKER_ALLOC
-	struct shrinker shrinker_s;
-#endif
 	atomic64_t pool_pages, hits, misses, refills, recycled, released;
 	atomic64_t shrunk, cleared_pages, clear_ns;
 };
@@ -170,8 +171,8 @@ static struct page *pool_pop_clean(struct heaplab_pool *p, int idx)
 
 /*
  * A cleared chunk of the pool, or NULL (pool off or empty: the caller takes
- * one from the page allocator). Moves the chunk's pages from pool_pages to
- * the heap's pages_held.
+ * one from the page allocator). The chunk's pages leave pool_pages: the
+ * caller counts them from now on.
  */
 struct page *heaplab_pool_take(struct heaplab_pool *p, int idx)
 {
@@ -187,7 +188,6 @@ struct page *heaplab_pool_take(struct heaplab_pool *p, int idx)
 	spin_unlock(&p->lock);
 	if (page) {
 		atomic64_sub(1L << order, &p->pool_pages);
-		heaplab_heap_account_pages(p->heap, 1L << order);
 		atomic64_inc(&p->hits);
 	} else {
 		atomic64_inc(&p->misses);
@@ -204,6 +204,7 @@ EXPORT_SYMBOL_GPL(heaplab_pool_take);
  * A chunk the heap is done with (a freed buffer, or an allocation that
  * failed part way): queued for the worker, which clears and keeps it or
  * gives it back. With the pool off it goes back at once, on this thread.
+ * The caller stops counting it before the call.
  */
 void heaplab_pool_give(struct heaplab_pool *p, struct page *page,
 		       unsigned int order)
@@ -211,7 +212,6 @@ void heaplab_pool_give(struct heaplab_pool *p, struct page *page,
 	int idx = pool_index(p, order);
 	bool wake;
 
-	heaplab_heap_account_pages(p->heap, -(1L << order));
 	if (!READ_ONCE(pool) || idx < 0) {
 		__free_pages(page, order);
 		return;
@@ -231,16 +231,13 @@ EXPORT_SYMBOL_GPL(heaplab_pool_give);
 static void pool_clear(struct heaplab_pool *p, struct page *page,
 		       unsigned int order)
 {
-	ktime_t start;
+	ktime_t start = ktime_get();
 
-	/* Test builds: the injected bug reaches the background path too. */
-	if (heaplab_test_skip_zero())
+	if (!heaplab_clear_chunk(page, order))
 		return;
-	start = ktime_get();
-	heaplab_clear_chunk(page, order);
 	atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)), &p->clear_ns);
 	atomic64_add(1L << order, &p->cleared_pages);
-	heaplab_heap_account_cleared(p->heap, 1UL << order);
+	p->cleared(1UL << order);
 }
 
 static void pool_add_clean(struct heaplab_pool *p, int idx, struct page *page)
@@ -381,17 +378,10 @@ static int pool_worker(void *data)
 	return 0;
 }
 
-#ifdef HAVE_SHRINKER_ALLOC
 static struct heaplab_pool *pool_of(struct shrinker *s)
 {
-	return s->private_data;
+	return heaplab_shrinker_data(s);
 }
-#else
-static struct heaplab_pool *pool_of(struct shrinker *s)
-{
-	return container_of(s, struct heaplab_pool, shrinker_s);
-}
-#endif
 
 static unsigned long pool_count(struct shrinker *s, struct shrink_control *sc)
 {
@@ -428,41 +418,6 @@ static unsigned long pool_scan(struct shrinker *s, struct shrink_control *sc)
 	return freed ? freed : SHRINK_STOP;
 }
 
-#ifdef HAVE_SHRINKER_ALLOC
-/* 6.7+: shrinkers are allocated by the core. */
-static int pool_shrinker_add(struct heaplab_pool *p)
-{
-	p->shrinker = shrinker_alloc(0, "heaplab-pool-%s", p->name);
-	if (!p->shrinker)
-		return -ENOMEM;
-	p->shrinker->count_objects = pool_count;
-	p->shrinker->scan_objects = pool_scan;
-	p->shrinker->private_data = p;
-	shrinker_register(p->shrinker);
-	return 0;
-}
-
-static void pool_shrinker_del(struct heaplab_pool *p)
-{
-	shrinker_free(p->shrinker);
-}
-#else
-/* 6.0 to 6.6: embedded, registered with a name. */
-static int pool_shrinker_add(struct heaplab_pool *p)
-{
-	p->shrinker = &p->shrinker_s;
-	p->shrinker->count_objects = pool_count;
-	p->shrinker->scan_objects = pool_scan;
-	p->shrinker->seeks = DEFAULT_SEEKS;
-	return register_shrinker(p->shrinker, "heaplab-pool-%s", p->name);
-}
-
-static void pool_shrinker_del(struct heaplab_pool *p)
-{
-	unregister_shrinker(p->shrinker);
-}
-#endif
-
 void heaplab_pool_stats_show(struct seq_file *s, struct heaplab_pool *p)
 {
 	int idx;
@@ -473,6 +428,9 @@ void heaplab_pool_stats_show(struct seq_file *s, struct heaplab_pool *p)
 	for (idx = 0; idx < p->norders; idx++)
 		seq_printf(s, "pool_order%u_pages %lu\n", p->orders[idx],
 			   READ_ONCE(p->nclean[idx]));
+	for (idx = 0; idx < p->norders; idx++)
+		seq_printf(s, "pool_order%u_target_pages %lu\n", p->orders[idx],
+			   pool_target(p, idx));
 	seq_printf(s, "pool_freed_pages %lu\n", READ_ONCE(p->nfreed));
 	seq_printf(s, "pool_hits %lld\n", atomic64_read(&p->hits));
 	seq_printf(s, "pool_misses %lld\n", atomic64_read(&p->misses));
@@ -484,25 +442,28 @@ void heaplab_pool_stats_show(struct seq_file *s, struct heaplab_pool *p)
 	seq_printf(s, "pool_clear_ns %lld\n", atomic64_read(&p->clear_ns));
 	seq_printf(s, "pool_worker_pid %d\n", task_pid_nr(p->worker));
 }
+EXPORT_SYMBOL_GPL(heaplab_pool_stats_show);
 
 /*
- * A pool for @heap's chunks of @orders (largest first), taken with @gfp.
- * Its worker starts filling it at once.
+ * A pool named @name (threads, shrinker, tracepoint) for chunks of
+ * @orders (largest first), taken with @gfp; @cleared counts what its
+ * worker clears. The worker starts filling it at once.
  */
-struct heaplab_pool *heaplab_pool_create(struct heaplab_heap *heap,
+struct heaplab_pool *heaplab_pool_create(const char *name,
 					 const unsigned int *orders,
-					 const gfp_t *gfp, int norders)
+					 const gfp_t *gfp, int norders,
+					 heaplab_pool_cleared_fn cleared)
 {
 	struct heaplab_pool *p;
 	int i, ret;
 
-	if (norders < 1 || norders > HEAPLAB_POOL_MAX_ORDERS)
+	if (norders < 1 || norders > HEAPLAB_POOL_MAX_ORDERS || !cleared)
 		return ERR_PTR(-EINVAL);
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return ERR_PTR(-ENOMEM);
-	p->heap = heap;
-	p->name = kstrdup(heaplab_heap_get_name(heap), GFP_KERNEL);
+	p->cleared = cleared;
+	p->name = kstrdup(name, GFP_KERNEL);
 	if (!p->name) {
 		kfree(p);
 		return ERR_PTR(-ENOMEM);
@@ -517,9 +478,11 @@ struct heaplab_pool *heaplab_pool_create(struct heaplab_heap *heap,
 	spin_lock_init(&p->lock);
 	init_waitqueue_head(&p->wait);
 	p->shrunk_at = jiffies - HZ;
-	ret = pool_shrinker_add(p);
-	if (ret)
+	p->shrinker = heaplab_shrinker_create(pool_count, pool_scan, p, p->name);
+	if (!p->shrinker) {
+		ret = -ENOMEM;
 		goto err_free;
+	}
 	p->worker = kthread_run(pool_worker, p, "heaplab_pool/%s", p->name);
 	if (IS_ERR(p->worker)) {
 		ret = PTR_ERR(p->worker);
@@ -527,11 +490,10 @@ struct heaplab_pool *heaplab_pool_create(struct heaplab_heap *heap,
 	}
 	/* Background work: only on what would otherwise be idle time. */
 	set_user_nice(p->worker, MAX_NICE);
-	heaplab_heap_set_pool(heap, p);
 	return p;
 
 err_shrinker:
-	pool_shrinker_del(p);
+	heaplab_shrinker_free(p->shrinker);
 err_free:
 	kfree(p->name);
 	kfree(p);
@@ -540,9 +502,10 @@ err_free:
 EXPORT_SYMBOL_GPL(heaplab_pool_create);
 
 /*
- * From the heap module's exit, before heaplab_heap_remove(): the worker
- * accounts to the heap. No buffer is alive, so nothing can be given or
- * taken any more. Every pooled page goes back to the page allocator.
+ * Once nothing can take or give any more (the system heap: from its exit,
+ * no buffer alive, before heaplab_heap_remove(), since the worker's
+ * @cleared counts into the heap). Every pooled page goes back to the page
+ * allocator.
  */
 void heaplab_pool_destroy(struct heaplab_pool *p)
 {
@@ -551,9 +514,8 @@ void heaplab_pool_destroy(struct heaplab_pool *p)
 
 	if (IS_ERR_OR_NULL(p))
 		return;
-	heaplab_heap_set_pool(p->heap, NULL);
 	kthread_stop(p->worker);
-	pool_shrinker_del(p);
+	heaplab_shrinker_free(p->shrinker);
 	while ((page = pool_pop_freed(p, &order)))
 		pool_release(p, page, order, "unload");
 	pool_drain(p, "unload");

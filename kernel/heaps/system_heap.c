@@ -12,7 +12,10 @@
  *
  * Unlike upstream, chunks come first from a pool of pre-cleared chunks per
  * order (page-pool.c), and freed chunks go back through it: the pool's
- * worker clears them at low priority. A chunk taken from the page
+ * worker clears them at low priority. This heap is the pool's one owner:
+ * it counts the pool's chunks that are in buffers in pages_held (the pool
+ * counts the rest in pool_pages), shows the pool's lines in the heap's
+ * stats (the stats_show op) and destroys it before the heap. A chunk taken from the page
  * allocator (pool empty, or pool=0) is cleared here, whole chunks at a
  * time, large buffers on idle CPUs too (clear.c).
  *
@@ -28,14 +31,16 @@
 #include <linux/gfp.h>
 #include <linux/list.h>
 #include <linux/mm.h>
-#include <linux/vmstat.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/sched/signal.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
+#include <linux/vmstat.h>
 
 #include <heaplab/dma-heap.h>
 #include "../heaplab_test_hooks.h"
+#include "clear.h"
 #include "heap-helpers.h"
 #include "page-pool.h"
 
@@ -48,8 +53,12 @@ static const unsigned int orders[] = { 8, 4, 0 };
 static const gfp_t order_gfp[] = { HIGH_ORDER_GFP, HIGH_ORDER_GFP, LOW_ORDER_GFP };
 
 static struct heaplab_heap *sys_heap;
-/* NULL until the pool exists: allocations may come before (see above). */
+/*
+ * NULL until the pool exists: allocations may come before (see above).
+ * Set and cleared under sys_pool_lock, which the stats file's reader takes.
+ */
 static struct heaplab_pool *sys_pool;
+static DEFINE_MUTEX(sys_pool_lock);
 
 /*
  * Every chunk given back goes through here, so pages_held stays exact. A
@@ -61,12 +70,11 @@ static void sys_put_chunk(struct heaplab_heap *heap, struct page *page,
 {
 	struct heaplab_pool *pool = READ_ONCE(sys_pool);
 
-	if (pool) {
-		heaplab_pool_give(pool, page, order);
-		return;
-	}
-	__free_pages(page, order);
 	heaplab_heap_account_pages(heap, -(1L << order));
+	if (pool)
+		heaplab_pool_give(pool, page, order);
+	else
+		__free_pages(page, order);
 }
 
 /* One sg entry per chunk: free each as the chunk it was. */
@@ -109,12 +117,10 @@ static bool sys_alloc_chunk(struct heaplab_heap *heap, unsigned long left,
 			continue;
 		page = pool ? heaplab_pool_take(pool, i) : NULL;
 		c->clean = !!page;
-		if (!page) {
+		if (!page)
 			page = alloc_pages(order_gfp[i], orders[i]);
-			if (page)
-				heaplab_heap_account_pages(heap, 1L << orders[i]);
-		}
 		if (page) {
+			heaplab_heap_account_pages(heap, 1L << orders[i]);
 			c->page = page;
 			c->order = orders[i];
 			return true;
@@ -241,9 +247,25 @@ err_init:
 	return ERR_PTR(ret);
 }
 
+/* The pool's lines of debugfs heaplab/system/stats. */
+static void sys_heap_stats_show(struct seq_file *s, struct heaplab_heap *heap)
+{
+	mutex_lock(&sys_pool_lock);
+	if (sys_pool)
+		heaplab_pool_stats_show(s, sys_pool);
+	mutex_unlock(&sys_pool_lock);
+}
+
 static const struct heaplab_heap_ops sys_heap_ops = {
 	.allocate = sys_heap_allocate,
+	.stats_show = sys_heap_stats_show,
 };
+
+/* The pool worker's clearing counts in the heap's pages_cleared. */
+static void sys_pool_cleared(unsigned long pages)
+{
+	heaplab_heap_account_cleared(sys_heap, pages);
+}
 
 static int __init sys_heap_init(void)
 {
@@ -261,19 +283,34 @@ static int __init sys_heap_init(void)
 	 * The node exists, so an allocation may be under way: a pool that
 	 * cannot be made is no reason to pull the heap from under it.
 	 */
-	pool = heaplab_pool_create(sys_heap, orders, order_gfp, ARRAY_SIZE(orders));
-	if (IS_ERR(pool))
+	pool = heaplab_pool_create(info.name, orders, order_gfp,
+				   ARRAY_SIZE(orders), sys_pool_cleared);
+	if (IS_ERR(pool)) {
 		pr_warn("no page pool (%ld): pages are cleared on the allocating thread\n",
 			PTR_ERR(pool));
-	else
-		WRITE_ONCE(sys_pool, pool);
+		return 0;
+	}
+	mutex_lock(&sys_pool_lock);
+	WRITE_ONCE(sys_pool, pool);
+	mutex_unlock(&sys_pool_lock);
 	return 0;
 }
 
-/* Buffers pin this module: none is alive, and none can be allocated. */
+/*
+ * Buffers pin this module: none is alive, and none can be allocated. The
+ * pool goes first, while the heap its worker counts into still exists;
+ * a stats read under way finishes before it is unhooked, and later ones
+ * see no pool.
+ */
 static void __exit sys_heap_exit(void)
 {
-	heaplab_pool_destroy(sys_pool);
+	struct heaplab_pool *pool;
+
+	mutex_lock(&sys_pool_lock);
+	pool = sys_pool;
+	WRITE_ONCE(sys_pool, NULL);
+	mutex_unlock(&sys_pool_lock);
+	heaplab_pool_destroy(pool);
 	heaplab_heap_remove(sys_heap);
 }
 

@@ -51,9 +51,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#ifdef HAVE_IOSYS_MAP
-#include <linux/iosys-map.h>
-#endif
+#include <heaplab/compat.h>
 
 #define IMP_RESULT_MAX	256
 #define IMP_STAMP_STRIDE 64
@@ -93,22 +91,14 @@ static bool imp_sampled(u64 off, u64 size, u64 step)
 static struct sg_table *imp_map(struct dma_buf_attachment *attach,
 				enum dma_data_direction dir)
 {
-#ifdef HAVE_DMA_BUF_MAP_UNLOCKED
-	return dma_buf_map_attachment_unlocked(attach, dir);
-#else
-	return dma_buf_map_attachment(attach, dir);
-#endif
+	return heaplab_dma_buf_map_unlocked(attach, dir);
 }
 
 static void imp_unmap(struct imp_session *s)
 {
 	if (!s->sgt)
 		return;
-#ifdef HAVE_DMA_BUF_MAP_UNLOCKED
-	dma_buf_unmap_attachment_unlocked(s->attach, s->sgt, s->dir);
-#else
-	dma_buf_unmap_attachment(s->attach, s->sgt, s->dir);
-#endif
+	heaplab_dma_buf_unmap_unlocked(s->attach, s->sgt, s->dir);
 	s->sgt = NULL;
 }
 
@@ -459,6 +449,4 @@ module_exit(imp_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("heaplab developers");
 MODULE_DESCRIPTION("heaplab test-only dma-buf importer with settable DMA limits");
-#ifdef HAVE_DMA_BUF_NS
-MODULE_IMPORT_NS(DMA_BUF);
-#endif
+HEAPLAB_MODULE_IMPORT_DMA_BUF();

@@ -30,6 +30,8 @@
 #include <linux/slab.h>
 #include <linux/vmstat.h>
 
+#include <heaplab/compat.h>
+
 static bool warn_on_init;
 module_param(warn_on_init, bool, 0444);
 MODULE_PARM_DESC(warn_on_init, "WARN during init (checks that the runner catches splats)");
@@ -274,6 +276,4 @@ module_exit(smoke_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("heaplab developers");
 MODULE_DESCRIPTION("heaplab test-only module: proves the chain, drives kernel-only paths");
-#ifdef HAVE_DMA_BUF_NS
-MODULE_IMPORT_NS(DMA_BUF);
-#endif
+HEAPLAB_MODULE_IMPORT_DMA_BUF();

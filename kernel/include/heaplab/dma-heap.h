@@ -16,16 +16,21 @@
 struct dma_buf;
 struct heaplab_heap;
 struct module;
+struct seq_file;
 
 /**
  * struct heaplab_heap_ops - what a heap supplies
  * @allocate:	return a dma-buf of @len bytes (page-aligned, non-zero), or an
  *		ERR_PTR; @fd_flags and @heap_flags are already validated
+ * @stats_show:	optional: print the heap's own "key value" lines at the end
+ *		of its debugfs stats file. May run until heaplab_heap_remove()
+ *		returns (which waits for a read under way), not after.
  */
 struct heaplab_heap_ops {
 	struct dma_buf *(*allocate)(struct heaplab_heap *heap,
 				    unsigned long len,
 				    u32 fd_flags, u64 heap_flags);
+	void (*stats_show)(struct seq_file *s, struct heaplab_heap *heap);
 };
 
 /**
@@ -54,5 +59,7 @@ struct module *heaplab_heap_get_owner(struct heaplab_heap *heap);
  * return to its baseline once every buffer is gone, to the page.
  */
 void heaplab_heap_account_pages(struct heaplab_heap *heap, long delta);
+/* Pages the heap cleared (none when the kernel does, see heaps/clear.c). */
+void heaplab_heap_account_cleared(struct heaplab_heap *heap, unsigned long n);
 
 #endif /* _HEAPLAB_DMA_HEAP_H */
