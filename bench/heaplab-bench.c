@@ -206,11 +206,7 @@ static void parse_args(int argc, char **argv, const struct harness *t, struct op
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		check_harness_only(t, lopts, c);
 		switch (c) {
-		case 'H':
-			if (o->nheaps == HL_MAX_HEAPS)
-				hl_die("at most %d heaps", HL_MAX_HEAPS);
-			o->heaps[o->nheaps++] = optarg;
-			break;
+		case 'H': hl_opt_heap(o->heaps, &o->nheaps, optarg); break;
 		case 's': parse_sizes(o, optarg); break;
 		case 'n': o->iters = (int)hl_parse_range(optarg, 1, 100000, "--iters"); break;
 		case 'w': o->warmup = (int)hl_parse_range(optarg, 0, 10000, "--warmup"); break;

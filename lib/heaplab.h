@@ -167,6 +167,8 @@ extern const char *hl_prog;
 void hl_set_prog(const char *name);
 /* "PROG: message" on stderr and exit(2): bad usage or input. */
 void hl_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* --heap @path once more into @heaps[*@n], or hl_die() past HL_MAX_HEAPS. */
+void hl_opt_heap(const char **heaps, int *n, const char *path);
 /* "4K", "64K", "1M", "1G" or plain bytes, above 0: 0, or -1 (EINVAL/ERANGE). */
 int hl_parse_size(const char *s, uint64_t *out);
 /* Like hl_parse_size, but the end of the number is returned (lists of sizes). */

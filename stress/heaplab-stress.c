@@ -328,11 +328,7 @@ static void parse_args(int argc, char **argv, const char *cmd, struct opts *o, s
 
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'H':
-			if (o->nheaps == HL_MAX_HEAPS)
-				hl_die("at most %d heaps", HL_MAX_HEAPS);
-			o->heaps[o->nheaps++] = optarg;
-			break;
+		case 'H': hl_opt_heap(o->heaps, &o->nheaps, optarg); break;
 		case 'S': a->which = optarg; break;
 		case 'O':
 			if (a->nset == 32)
