@@ -129,7 +129,7 @@ static int run_alloc(struct opts *o, struct json_object *results)
 	return ret;
 }
 
-BENCH_TOOL(alloc) = {
+BENCH_HARNESS(alloc) = {
 	.name = "alloc",
 	.help = "allocation and free latency per heap and size",
 	.default_sizes = "4K,16K,64K,256K,1M,4M,16M,64M",

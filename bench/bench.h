@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * heaplab-bench: what the harnesses share. One harness per file
- * (alloc.c, zero.c, ...), each described by a BENCH_TOOL() descriptor.
+ * (alloc.c, zero.c, ...), each described by a BENCH_HARNESS() descriptor;
+ * the case loop in case.c, statistics in stats.[ch], --perf in perf-stat.[ch].
  */
 #ifndef HEAPLAB_BENCH_H
 #define HEAPLAB_BENCH_H
@@ -10,8 +11,8 @@
 #include <json-c/json.h>
 
 #include "heaplab.h"
-#include "lib/perf.h"
-#include "lib/stats.h"
+#include "perf-stat.h"
+#include "stats.h"
 
 #define MAX_SIZES 32
 #define MAX_THREADS 16
@@ -39,7 +40,7 @@ struct opts {
 /*
  * A harness, described once, in its own file:
  *
- *	BENCH_TOOL(alloc) = {
+ *	BENCH_HARNESS(alloc) = {
  *		.name = "alloc",
  *		...
  *	};
@@ -48,13 +49,13 @@ struct opts {
  * descriptor in the linker section below, in link order; `heaplab-bench
  * list --json` prints them for the checkers.
  */
-struct tool {
+struct harness {
 	const char *name;
 	const char *help;
 	const char *default_sizes;
 	int iters;			/* default --iters */
 	bool needs_heap;		/* at least one --heap */
-	/* Options of this tool alone ("threads", "fill", ...), NULL-terminated. */
+	/* Options of this harness alone ("threads", "fill", ...), NULL-terminated. */
 	const char *const *options;
 	/*
 	 * What names one result, for the checkers: the fields whose every
@@ -65,16 +66,16 @@ struct tool {
 	const char *cases;
 	/* Refuses options that cannot work here (message, non-zero). */
 	int (*check)(const struct opts *o);
-	/* This tool's own options into the JSON's "options". */
+	/* This harness's own options into the JSON's "options". */
 	void (*options_json)(const struct opts *o, struct json_object *opts);
 	int (*run)(struct opts *o, struct json_object *results);
 };
 
-#define BENCH_TOOL(id)							\
-	static const struct tool tool_##id;				\
-	static const struct tool *const tool_ptr_##id			\
-		__attribute__((used, section("heaplab_bench_tools"))) = &tool_##id; \
-	static const struct tool tool_##id
+#define BENCH_HARNESS(id)						\
+	static const struct harness harness_##id;			\
+	static const struct harness *const harness_ptr_##id		\
+		__attribute__((used, section("heaplab_bench_harnesses"))) = &harness_##id; \
+	static const struct harness harness_##id
 
 /*
  * alloc.c's loop, shared: @warmup untimed rounds of allocate-and-close,
@@ -86,7 +87,7 @@ int alloc_free_rounds(const char *name, int heap, unsigned long long size, int w
 int alloc_free_case(struct opts *o, const char *name, int heap, unsigned long long size,
 		    const char *label, struct json_object *r);
 
-/* Helpers in lib/common.c. */
+/* case.c: the case loop and what every case does around its measure. */
 
 /*
  * One measured case: heap @name (open as @heap) and @size. Returns 0, 1 if

@@ -195,7 +195,7 @@ static void concurrency_json(const struct opts *o, struct json_object *opts)
 	json_object_object_add(opts, "oversubscribe", json_object_new_boolean(o->oversubscribe));
 }
 
-BENCH_TOOL(concurrency) = {
+BENCH_HARNESS(concurrency) = {
 	.name = "concurrency",
 	.help = "1..N threads allocating at once: throughput and latency",
 	.default_sizes = "64K,1M",

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * heaplab-bench: benchmark harnesses for DMA-BUF heaps, one subcommand per
- * harness (alloc.c, memset.c, ...), each described by its BENCH_TOOL() and
+ * harness (alloc.c, memset.c, ...), each described by its BENCH_HARNESS() and
  * found in the linker section they share; `list` prints them.
  *
  * Works on any heap device (heaplab's, upstream's, any machine's
@@ -21,24 +21,24 @@
 #define SCHEMA "heaplab-bench/1"
 
 /* The descriptors, in link order (bench/Makefile.am's HARNESSES). */
-extern const struct tool *const __start_heaplab_bench_tools[];
-extern const struct tool *const __stop_heaplab_bench_tools[];
+extern const struct harness *const __start_heaplab_bench_harnesses[];
+extern const struct harness *const __stop_heaplab_bench_harnesses[];
 
-#define for_each_tool(t, p)						\
-	for ((p) = __start_heaplab_bench_tools;				\
-	     (p) < __stop_heaplab_bench_tools && ((t) = *(p)); (p)++)
+#define for_each_harness(t, p)						\
+	for ((p) = __start_heaplab_bench_harnesses;			\
+	     (p) < __stop_heaplab_bench_harnesses && ((t) = *(p)); (p)++)
 
-static const struct tool *find_tool(const char *name)
+static const struct harness *find_harness(const char *name)
 {
-	const struct tool *const *p, *t;
+	const struct harness *const *p, *t;
 
-	for_each_tool(t, p)
+	for_each_harness(t, p)
 		if (!strcmp(t->name, name))
 			return t;
 	return NULL;
 }
 
-static bool has_option(const struct tool *t, const char *opt)
+static bool has_option(const struct harness *t, const char *opt)
 {
 	const char *const *o;
 
@@ -48,50 +48,48 @@ static bool has_option(const struct tool *t, const char *opt)
 	return false;
 }
 
-/* list [--json]: the harnesses, for people and for the suite's checkers. */
+/*
+ * list [--json]: the harnesses, for people and for the suite's checkers
+ * (the JSON calls them "tools", as the schema's readers do).
+ */
 static int list(int argc, char **argv)
 {
-	const struct tool *const *p, *t;
+	const struct harness *const *p, *t;
 	struct json_object *arr, *root;
-	const char *const *o;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json")))
 		hl_die("usage: heaplab-bench list [--json]");
 	if (argc == 1) {
-		for_each_tool(t, p)
+		for_each_harness(t, p)
 			printf("%-12s %s\n", t->name, t->help);
 		return 0;
 	}
-	arr = json_object_new_array();
-	for_each_tool(t, p) {
-		struct json_object *j = json_object_new_object(), *opts = json_object_new_array();
+	root = json_object_new_object();
+	hl_doc_add_str(root, "schema", SCHEMA);
+	arr = hl_doc_add_array(root, "tools");
+	for_each_harness(t, p) {
+		static const char *const none[] = { NULL };
+		struct json_object *j = json_object_new_object();
 
-		json_object_object_add(j, "name", json_object_new_string(t->name));
-		json_object_object_add(j, "help", json_object_new_string(t->help));
-		json_object_object_add(j, "default_sizes", json_object_new_string(t->default_sizes));
-		json_object_object_add(j, "iters", json_object_new_int(t->iters));
-		json_object_object_add(j, "needs_heap", json_object_new_boolean(t->needs_heap));
-		for (o = t->options; o && *o; o++)
-			json_object_array_add(opts, json_object_new_string(*o));
-		json_object_object_add(j, "options", opts);
-		json_object_object_add(j, "cases", json_object_new_string(t->cases));
+		hl_doc_add_str(j, "name", t->name);
+		hl_doc_add_str(j, "help", t->help);
+		hl_doc_add_str(j, "default_sizes", t->default_sizes);
+		hl_doc_add_int(j, "iters", t->iters);
+		hl_doc_add_bool(j, "needs_heap", t->needs_heap);
+		hl_doc_add_strs(j, "options", t->options ? t->options : none, -1);
+		hl_doc_add_str(j, "cases", t->cases);
 		json_object_array_add(arr, j);
 	}
-	root = json_object_new_object();
-	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
-	json_object_object_add(root, "tools", arr);
-	printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
-	json_object_put(root);
-	return 0;
+	return hl_doc_write(root, NULL) ? 1 : 0;
 }
 
 static void usage(FILE *f)
 {
-	const struct tool *const *p, *t;
+	const struct harness *const *p, *t;
 
-	fprintf(f, "usage: heaplab-bench TOOL [options]\n"
-		"       heaplab-bench list [--json]\n\ntools:\n");
-	for_each_tool(t, p)
+	fprintf(f, "usage: heaplab-bench HARNESS [options]\n"
+		"       heaplab-bench list [--json]\n\nharnesses:\n");
+	for_each_harness(t, p)
 		fprintf(f, "  %-12s %s (default sizes %s)\n", t->name, t->help, t->default_sizes);
 	fprintf(f, "\noptions:\n"
 		"  --heap PATH      heap device (repeatable; needed by alloc, mmap,\n"
@@ -155,23 +153,27 @@ static void parse_threads(struct opts *o, const char *arg)
 
 /*
  * Option @code, by its long name in @lopts: refused unless it is common or
- * @t lists it. Which options belong to one tool alone is what the
+ * @t lists it. Which options belong to one harness alone is what the
  * descriptors' .options say, so no second list is kept here.
  */
-static void check_tool_only(const struct tool *t, const struct option *lopts, int code)
+static void check_harness_only(const struct harness *t, const struct option *lopts, int code)
 {
-	const struct tool *const *p, *u;
+	const struct harness *const *p, *u;
 
 	for (; lopts->name; lopts++) {
 		if (lopts->val != code || has_option(t, lopts->name))
 			continue;
-		for_each_tool(u, p)
+		for_each_harness(u, p)
 			if (has_option(u, lopts->name))
 				hl_die("--%s does not apply to %s", lopts->name, t->name);
 	}
 }
 
-int main(int argc, char **argv)
+/*
+ * The command line after the harness's name into @o: its defaults, then
+ * the options (each checked against the harness), then what it needs.
+ */
+static void parse_args(int argc, char **argv, const struct harness *t, struct opts *o)
 {
 	static const struct option lopts[] = {
 		{ "heap", required_argument, NULL, 'H' },
@@ -194,11 +196,90 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .warmup = 5, .cpu = 0, .budget = 1ull << 30, .fill = 50, .rounds = 2 };
-	const struct tool *t;
-	struct json_object *root, *results, *opts, *arr;
 	uint64_t budget;
-	int c, i, ret;
+	int c;
+
+	parse_sizes(o, t->default_sizes);
+	/* default thread counts: 1, 2, 4 as far as there are CPUs for them */
+	parse_threads(o, ncpus() >= 4 ? "1,2,4" : ncpus() >= 2 ? "1,2" : "1");
+	o->iters = t->iters;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		check_harness_only(t, lopts, c);
+		switch (c) {
+		case 'H': hl_opt_heap(o->heaps, &o->nheaps, optarg); break;
+		case 's': parse_sizes(o, optarg); break;
+		case 'n': o->iters = (int)hl_parse_range(optarg, 1, 100000, "--iters"); break;
+		case 'w': o->warmup = (int)hl_parse_range(optarg, 0, 10000, "--warmup"); break;
+		case 'c': o->cpu = (int)hl_parse_range(optarg, -1, 4095, "--cpu"); break;
+		case 't': parse_threads(o, optarg); break;
+		case 'f': o->fill = (int)hl_parse_range(optarg, 1, 90, "--fill"); break;
+		case 'b':
+			if (hl_parse_size(optarg, &budget))
+				hl_die("bad --budget '%s'", optarg);
+			o->budget = budget;
+			break;
+		case 'p': o->perf = 1; break;
+		case 'j': o->json = optarg; break;
+		case 'r': o->raw = 1; break;
+		case 'S': o->settle = 1; break;
+		case 'T': o->tracer = optarg; break;
+		case 'J': o->tracer_json = optarg; break;
+		case 'A':
+			if (o->ntracer_args == 8)
+				hl_die("at most 8 --tracer-arg");
+			o->tracer_args[o->ntracer_args++] = optarg;
+			break;
+		case 'R': o->rounds = (int)hl_parse_range(optarg, 1, 100, "--rounds"); break;
+		case 'O': o->oversubscribe = 1; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc)
+		hl_die("unexpected argument '%s'", argv[optind]);
+	if (t->needs_heap && !o->nheaps)
+		hl_die("%s needs at least one --heap", t->name);
+	if (t->check && t->check(o))
+		exit(2);
+	if (o->cpu >= ncpus())
+		hl_die("--cpu %d: only %d CPUs online", o->cpu, ncpus());
+}
+
+/* The heaplab-bench/1 document of a run of @t: head, options, @results. */
+static int write_doc(const struct opts *o, const struct harness *t,
+		     struct json_object *results)
+{
+	struct json_object *doc = hl_doc_new(SCHEMA, t->name), *opts, *arr;
+	int i;
+
+	hl_doc_add_str(doc, "clock", "CLOCK_MONOTONIC_RAW");
+	opts = hl_doc_options(doc, o->heaps, o->nheaps);
+	hl_doc_add_int(opts, "iters", o->iters);
+	hl_doc_add_int(opts, "warmup", o->warmup);
+	hl_doc_add_int(opts, "cpu", o->cpu);
+	hl_doc_add_int(opts, "budget", (int64_t)o->budget);
+	hl_doc_add_bool(opts, "perf", o->perf);
+	hl_doc_add_bool(opts, "raw", o->raw);
+	hl_doc_add_bool(opts, "settle", o->settle);
+	arr = hl_doc_add_array(opts, "sizes");
+	for (i = 0; i < o->nsizes; i++)
+		json_object_array_add(arr, json_object_new_int64((int64_t)o->sizes[i]));
+	if (t->options_json)
+		t->options_json(o, opts);
+	json_object_object_add(doc, "results", results);
+	if (!o->json) {
+		json_object_put(doc);
+		return 0;
+	}
+	return hl_doc_write(doc, o->json);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .warmup = 5, .cpu = 0, .budget = 1ull << 30, .fill = 50, .rounds = 2 };
+	const struct harness *t;
+	struct json_object *results;
+	int ret;
 
 	hl_set_prog("heaplab-bench");
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -207,98 +288,19 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "list"))
 		return list(argc - 1, argv + 1);
-	t = find_tool(argv[1]);
+	t = find_harness(argv[1]);
 	if (!t)
-		hl_die("unknown tool '%s' (see heaplab-bench --help)", argv[1]);
-	parse_sizes(&o, t->default_sizes);
-	/* default thread counts: 1, 2, 4 as far as there are CPUs for them */
-	parse_threads(&o, ncpus() >= 4 ? "1,2,4" : ncpus() >= 2 ? "1,2" : "1");
-	o.iters = t->iters;
-
-	argv++;
-	argc--;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		check_tool_only(t, lopts, c);
-		switch (c) {
-		case 'H':
-			if (o.nheaps == HL_MAX_HEAPS)
-				hl_die("at most %d heaps", HL_MAX_HEAPS);
-			o.heaps[o.nheaps++] = optarg;
-			break;
-		case 's': parse_sizes(&o, optarg); break;
-		case 'n': o.iters = (int)hl_parse_range(optarg, 1, 100000, "--iters"); break;
-		case 'w': o.warmup = (int)hl_parse_range(optarg, 0, 10000, "--warmup"); break;
-		case 'c': o.cpu = (int)hl_parse_range(optarg, -1, 4095, "--cpu"); break;
-		case 't': parse_threads(&o, optarg); break;
-		case 'f': o.fill = (int)hl_parse_range(optarg, 1, 90, "--fill"); break;
-		case 'b':
-			if (hl_parse_size(optarg, &budget))
-				hl_die("bad --budget '%s'", optarg);
-			o.budget = budget;
-			break;
-		case 'p': o.perf = 1; break;
-		case 'j': o.json = optarg; break;
-		case 'r': o.raw = 1; break;
-		case 'S': o.settle = 1; break;
-		case 'T': o.tracer = optarg; break;
-		case 'J': o.tracer_json = optarg; break;
-		case 'A':
-			if (o.ntracer_args == 8)
-				hl_die("at most 8 --tracer-arg");
-			o.tracer_args[o.ntracer_args++] = optarg;
-			break;
-		case 'R': o.rounds = (int)hl_parse_range(optarg, 1, 100, "--rounds"); break;
-		case 'O': o.oversubscribe = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc)
-		hl_die("unexpected argument '%s'", argv[optind]);
-	if (t->needs_heap && !o.nheaps)
-		hl_die("%s needs at least one --heap", t->name);
-	if (t->check && t->check(&o))
-		return 2;
-	if (o.cpu >= ncpus())
-		hl_die("--cpu %d: only %d CPUs online", o.cpu, ncpus());
+		hl_die("unknown harness '%s' (see heaplab-bench --help)", argv[1]);
+	parse_args(argc - 1, argv + 1, t, &o);
 
 	pin_cpu(o.cpu);
-	root = json_object_new_object();
 	results = json_object_new_array();
 	ret = t->run(&o, results);
 	if (perf_failures()) {
 		fprintf(stderr, "heaplab-bench: --perf: some cases were not counted\n");
 		ret = 1;
 	}
-
-	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
-	json_object_object_add(root, "tool", json_object_new_string(t->name));
-	json_object_object_add(root, "clock", json_object_new_string("CLOCK_MONOTONIC_RAW"));
-	json_object_object_add(root, "machine", hl_machine_json());
-	opts = json_object_new_object();
-	json_object_object_add(opts, "iters", json_object_new_int(o.iters));
-	json_object_object_add(opts, "warmup", json_object_new_int(o.warmup));
-	json_object_object_add(opts, "cpu", json_object_new_int(o.cpu));
-	json_object_object_add(opts, "budget", json_object_new_int64((int64_t)o.budget));
-	json_object_object_add(opts, "perf", json_object_new_boolean(o.perf));
-	json_object_object_add(opts, "raw", json_object_new_boolean(o.raw));
-	json_object_object_add(opts, "settle", json_object_new_boolean(o.settle));
-	arr = json_object_new_array();
-	for (i = 0; i < o.nheaps; i++)
-		json_object_array_add(arr, json_object_new_string(o.heaps[i]));
-	json_object_object_add(opts, "heaps", arr);
-	arr = json_object_new_array();
-	for (i = 0; i < o.nsizes; i++)
-		json_object_array_add(arr, json_object_new_int64((int64_t)o.sizes[i]));
-	json_object_object_add(opts, "sizes", arr);
-	if (t->options_json)
-		t->options_json(&o, opts);
-	json_object_object_add(root, "options", opts);
-	json_object_object_add(root, "results", results);
-	if (o.json && json_object_to_file_ext(o.json, root, JSON_C_TO_STRING_PRETTY)) {
-		fprintf(stderr, "heaplab-bench: cannot write %s: %s\n", o.json, json_util_get_last_err());
+	if (write_doc(&o, t, results))
 		ret = 1;
-	}
-	json_object_put(root);
 	return ret ? 1 : 0;
 }

@@ -58,7 +58,7 @@ static int run_memset(struct opts *o, struct json_object *results)
 	return 0;
 }
 
-BENCH_TOOL(memset) = {
+BENCH_HARNESS(memset) = {
 	.name = "memset",
 	.help = "user-space memset bandwidth (the limit for zeroing)",
 	.default_sizes = "64K,1M,16M",

@@ -163,7 +163,7 @@ static int run_mmap(struct opts *o, struct json_object *results)
 	return for_each_case(o, mmap_case, results) || failed;
 }
 
-BENCH_TOOL(mmap) = {
+BENCH_HARNESS(mmap) = {
 	.name = "mmap",
 	.help = "mmap, first-touch faults, read/write GB/s with and without sync, munmap",
 	.default_sizes = "1M,16M,64M",

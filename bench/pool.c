@@ -375,7 +375,7 @@ static int run_pool(struct opts *o, struct json_object *results)
 	return ret;
 }
 
-BENCH_TOOL(pool) = {
+BENCH_HARNESS(pool) = {
 	.name = "pool",
 	.help = "the system heap's page pool: warm, cold, off, clearing choices, bursts, CPU time",
 	.default_sizes = "4K,64K,1M,16M,64M",

@@ -55,17 +55,9 @@ static struct json_object *vmstat(struct json_object *base)
 
 static unsigned long mem_available(void)
 {
-	unsigned long kb = 0;
-	char line[128];
-	FILE *f = fopen("/proc/meminfo", "r");
+	long long kb = hl_meminfo_kb("MemAvailable");
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %lu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb * 1024;
+	return kb > 0 ? (unsigned long)kb * 1024 : 0;
 }
 
 static void flip(char *p, size_t len, int parity)
@@ -209,7 +201,7 @@ static void pressure_json(const struct opts *o, struct json_object *opts)
 	json_object_object_add(opts, "fill_pct", json_object_new_int(o->fill));
 }
 
-BENCH_TOOL(pressure) = {
+BENCH_HARNESS(pressure) = {
 	.name = "pressure",
 	.help = "alloc latency idle and under a fragmenting co-runner, vmstat deltas",
 	.default_sizes = "1M,16M",

@@ -250,7 +250,7 @@ static void tracer_json(const struct opts *o, struct json_object *opts)
 	json_object_object_add(opts, "tracer_args", arr);
 }
 
-BENCH_TOOL(tracer) = {
+BENCH_HARNESS(tracer) = {
 	.name = "tracer",
 	.help = "alloc latency untraced against bpf/heaptrace attached, rounds alternated",
 	.default_sizes = "4K,64K,1M,16M",

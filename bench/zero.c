@@ -9,7 +9,7 @@
  * - The kernel's page clearing on its own: the bench-only module
  *   heaplab_bench.ko clears N pages with clear_highpage() and times it.
  *
- * Both are set beside the memset tool's user-space bandwidth, the limit.
+ * Both are set beside the memset harness's user-space bandwidth, the limit.
  * heaplab's pool is off for this harness (a pool hit clears nothing: the
  * pool harness measures that), and back as it was after.
  */
@@ -212,7 +212,7 @@ static int run_zero(struct opts *o, struct json_object *results)
 	return ret;
 }
 
-BENCH_TOOL(zero) = {
+BENCH_HARNESS(zero) = {
 	.name = "zero",
 	.help = "page zeroing cost: in the allocation path, and the kernel's clear_page",
 	.default_sizes = "64K,1M,16M",

@@ -20,6 +20,7 @@
 #include "cmatrace.skel.h"
 #include "attach_helpers.h"
 #include "hist_helpers.h"
+#include "heaplab.h"
 #include "json_helpers.h"
 #include "tool_helpers.h"
 
@@ -60,21 +61,12 @@ static int parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	int c, r;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "+" TRACE_COMMON_SHORT "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			exit(0);
-		}
-		r = trace_common_opt(&env, c, optarg);
-		if (r < 0)
+	env.usage = usage;
+	while ((c = getopt_long(argc, argv, "+" TRACE_COMMON_SHORT "h", opts, NULL)) != -1)
+		if (trace_common_opt(&env, c, optarg))
 			return -1;
-		if (r > 0) {
-			usage(stderr);
-			return -1;
-		}
-	}
 	if (optind < argc)
 		env.command = argv + optind;
 	return 0;
@@ -215,12 +207,10 @@ int main(int argc, char **argv)
 	int err, rc = 1;
 	size_t t;
 
+	hl_set_prog(TOOL);
 	if (parse_args(argc, argv))
 		return 2;
-	if (check_root(TOOL))
-		return 1;
-	libbpf_set_verbose(env.verbose);
-	k = ksyms_btf_open(TOOL, env.btf);
+	k = trace_start(&env);
 	if (!k)
 		return 1;
 	for (t = 0; t < NR_TARGETS; t++) {

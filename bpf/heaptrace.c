@@ -24,6 +24,7 @@
 #include "heaptrace.skel.h"
 #include "attach_helpers.h"
 #include "hist_helpers.h"
+#include "heaplab.h"
 #include "json_helpers.h"
 #include "tool_helpers.h"
 
@@ -143,8 +144,9 @@ static int parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	int c, r;
+	int c;
 
+	env.usage = usage;
 	while ((c = getopt_long(argc, argv, "+" TRACE_COMMON_SHORT "H:Lh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
@@ -166,17 +168,9 @@ static int parse_args(int argc, char **argv)
 		case 'L':
 			latency_only = true;
 			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
 		default:
-			r = trace_common_opt(&env, c, optarg);
-			if (r < 0)
+			if (trace_common_opt(&env, c, optarg))
 				return -1;
-			if (r > 0) {
-				usage(stderr);
-				return -1;
-			}
 		}
 	}
 	if (optind < argc)
@@ -531,12 +525,10 @@ int main(int argc, char **argv)
 	};
 	size_t i;
 
+	hl_set_prog(TOOL);
 	if (parse_args(argc, argv))
 		return 2;
-	if (check_root(TOOL))
-		return 1;
-	libbpf_set_verbose(env.verbose);
-	k = ksyms_btf_open(TOOL, env.btf);
+	k = trace_start(&env);
 	if (!k)
 		return 1;
 	if (env.mode == ATTACH_FENTRY && !kernel_has_btf(k)) {

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 /* bpf/ loaders: JSON documents. */
-#include <stdio.h>
-
 #include <json-c/json.h>
 
 #include "heaplab.h"
@@ -30,42 +28,25 @@ struct json_object *trace_json_new(const struct trace_env *env, const char *sche
 				   double elapsed, const char *const *names,
 				   const enum attach_how *hows, int n)
 {
-	struct json_object *root = json_object_new_object(), *a, *o;
-	struct json_object *m = hl_machine_json();
+	struct json_object *root = hl_doc_new(schema, env->tool), *a, *o;
+	struct json_object *m = json_object_object_get(root, "machine");
 	int i;
 
-	json_object_object_add(root, "schema", json_object_new_string(schema));
-	json_object_object_add(root, "tool", json_object_new_string(env->tool));
 	/* "kernel" stays at the top: the heaplab-*trace/1 readers take it there */
 	json_object_object_add(root, "kernel",
 			       json_object_get(json_object_object_get(m, "kernel")));
-	json_object_object_add(root, "machine", m);
-	json_object_object_add(root, "duration_s", json_object_new_double(elapsed));
-	a = json_object_new_object();
-	json_object_object_add(a, "mode", json_object_new_string(env->mode_str));
-	o = json_object_new_object();
+	hl_doc_add_double(root, "duration_s", elapsed);
+	a = hl_doc_add_object(root, "attach");
+	hl_doc_add_str(a, "mode", env->mode_str);
+	o = hl_doc_add_object(a, "targets");
 	for (i = 0; i < n; i++)
-		json_object_object_add(o, names[i], json_object_new_string(how_str(hows[i])));
-	json_object_object_add(a, "targets", o);
-	json_object_object_add(root, "attach", a);
-	if (env->command) {
-		o = json_object_new_array();
-		for (i = 0; env->command[i]; i++)
-			json_object_array_add(o, json_object_new_string(env->command[i]));
-		json_object_object_add(root, "command", o);
-	}
+		hl_doc_add_str(o, names[i], how_str(hows[i]));
+	if (env->command)
+		hl_doc_add_strs(root, "command", (const char *const *)env->command, -1);
 	return root;
 }
 
 int trace_json_write(const struct trace_env *env, struct json_object *root)
 {
-	int ret = 0;
-
-	if (json_object_to_file_ext(env->json, root, JSON_C_TO_STRING_PRETTY)) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", env->tool, env->json,
-			json_util_get_last_err());
-		ret = -1;
-	}
-	json_object_put(root);
-	return ret;
+	return hl_doc_write(root, env->json);
 }

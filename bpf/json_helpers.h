@@ -14,8 +14,9 @@ struct json_object;
 /* [low_ns, high_ns, count] of each non-empty log2 slot. */
 struct json_object *log2_slots_json(const unsigned long long *slots, int nslots);
 /*
- * The document's head: schema, tool, kernel, duration, how each target
- * (@names[i]) was attached (@hows[i]), and the command traced.
+ * The document's head: lib's (hl_doc_new(): schema, tool, machine), then
+ * kernel, duration, how each target (@names[i]) was attached (@hows[i]),
+ * and the command traced.
  */
 struct json_object *trace_json_new(const struct trace_env *env, const char *schema,
 				   double elapsed, const char *const *names,

@@ -26,13 +26,15 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, args);
 }
 
-void libbpf_set_verbose(bool verbose)
+/* libbpf's messages only with -v: it prints a lot for a failed probe. */
+static void libbpf_set_verbose(bool verbose)
 {
 	verbose_libbpf = verbose;
 	libbpf_set_print(libbpf_print);
 }
 
-int check_root(const char *tool)
+/* 0 when running as root; else says so (loading BPF needs it). */
+static int check_root(const char *tool)
 {
 	if (!geteuid())
 		return 0;
@@ -85,8 +87,20 @@ int trace_common_opt(struct trace_env *env, int c, const char *arg)
 	case 'v':
 		env->verbose = true;
 		return 0;
+	case 'h':
+		env->usage(stdout);
+		exit(0);
 	}
-	return 1;
+	env->usage(stderr);
+	return -1;
+}
+
+struct ksyms_btf *trace_start(const struct trace_env *env)
+{
+	if (check_root(env->tool))
+		return NULL;
+	libbpf_set_verbose(env->verbose);
+	return ksyms_btf_open(env->tool, env->btf);
 }
 
 static volatile sig_atomic_t exiting;

@@ -7,14 +7,9 @@
 #define HEAPLAB_TOOL_HELPERS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "attach_helpers.h"
-
-/* libbpf's messages only with -v: it prints a lot for a failed probe. */
-void libbpf_set_verbose(bool verbose);
-
-/* 0 when running as root; else says so (loading BPF needs it). */
-int check_root(const char *tool);
 
 struct trace_env {
 	const char *tool;
@@ -26,6 +21,7 @@ struct trace_env {
 	unsigned int pid;	/* --pid: only this process */
 	bool verbose;
 	char **command;		/* -- COMMAND ARGS: trace while it runs */
+	void (*usage)(FILE *f);	/* the tool's --help */
 };
 
 /* getopt_long entries and short letters of the common options. */
@@ -46,10 +42,17 @@ struct trace_env {
 "  -v, --verbose        how each target was attached; libbpf's messages\n"
 
 /*
- * Option @c of the common set: 0 if taken, -1 (after a message) if its
- * argument is bad, 1 if @c is not a common option.
+ * Option @c of the common set, or -h (env->usage on stdout, exit 0): 0 if
+ * taken, -1 after a message if its argument is bad or @c is no option
+ * (env->usage on stderr).
  */
 int trace_common_opt(struct trace_env *env, int c, const char *arg);
+
+/*
+ * After the options: root, libbpf's messages (-v), the kernel's symbols
+ * and BTF (ksyms_btf_open()); NULL after a message.
+ */
+struct ksyms_btf *trace_start(const struct trace_env *env);
 
 /*
  * Trace: run env->command to its end, or wait for --duration or SIGINT /

@@ -103,3 +103,10 @@ int hl_parse_list(const char *list, int max, int (*fn)(const char *item, void *a
 	free(copy);
 	return n;
 }
+
+void hl_opt_heap(const char **heaps, int *n, const char *path)
+{
+	if (*n == HL_MAX_HEAPS)
+		hl_die("at most %d heaps (--heap %s)", HL_MAX_HEAPS, path);
+	heaps[(*n)++] = path;
+}

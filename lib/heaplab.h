@@ -9,12 +9,15 @@
  *   buf.c      buffer contents: first byte not a value, patterns
  *   proc.c     one-value and "key value" files of /proc, sysfs, debugfs;
  *              the counters the checks read (oom_kill, CMA areas' used)
+ *   mem.c      /proc/meminfo; drop_caches, compaction, slab shrinking
+ *   pool.c     heaplab's page pools: parameters, stats, waits
  *   machine.c  the "machine" block every JSON document starts with
+ *   doc.c      heaplab's JSON documents: the head, adders, writing
  *   cli.c      the program's name, die(), sizes, ranges and lists
  *   fmt.c      clocks, durations, errno names, wait statuses
  *
  * Functions return -1 with errno set, or NULL, as libc does; none prints
- * except hl_die(). Built twice: libheaplab.a with the tools' flags and
+ * except hl_die() and hl_doc_write(). Built twice: libheaplab.a with the tools' flags and
  * libheaplab-san.a with the test programs' sanitizers.
  */
 #ifndef HEAPLAB_LIB_H
@@ -86,8 +89,11 @@ int hl_write_str(const char *path, const char *s);
 long long hl_read_num(const char *path);
 /* The value of @key in a file of "key value" lines (/proc/vmstat), or -1. */
 long long hl_key_value(const char *path, const char *key);
-/* The value of @key in /proc/meminfo, in KiB ("MemFree"), or -1. */
-long long hl_meminfo_kb(const char *key);
+/*
+ * The values of @n @keys in one read of such a file into @vals (-1 for a
+ * key not there): how many were found, or -1 if @path cannot be read.
+ */
+int hl_key_values(const char *path, const char *const *keys, long long *vals, int n);
 /* The processes the OOM killer has killed since boot (vmstat oom_kill), or -1. */
 long long hl_oom_kills(void);
 /* Counter @key of heaplab's debugfs heaplab/@heap/stats ("pages_held"), or -1. */
@@ -125,6 +131,26 @@ int hl_cma_areas(struct hl_cma_area *out, int max);
 /* Pages area @name has handed out, or -1 if debugfs does not list it. */
 long long hl_cma_used(const char *name);
 
+/* mem.c */
+
+/* The value of @key in /proc/meminfo, in KiB ("MemFree"), or -1. */
+long long hl_meminfo_kb(const char *key);
+/* The /proc/meminfo lines heaplab reads, in KiB, -1 where absent. */
+struct hl_meminfo {
+	long long total_kb, free_kb, available_kb, cma_total_kb, cma_free_kb;
+};
+/* All of them at one moment (one read): 0, or -1 without /proc/meminfo. */
+int hl_meminfo_read(struct hl_meminfo *m);
+/* sync(), then drop_caches @what (1 page cache, 2 slab and shrinkers, 3 both). */
+int hl_drop_caches(int what);
+/* Compact all zones (vm.compact_memory). */
+int hl_compact_memory(void);
+/*
+ * Shrink every slab cache (/sys/kernel/slab/NAME/shrink); with KASAN it
+ * empties the quarantine of freed objects too. -1 if any refused.
+ */
+int hl_shrink_slabs(void);
+
 /* machine.c */
 struct json_object;
 /*
@@ -141,6 +167,8 @@ extern const char *hl_prog;
 void hl_set_prog(const char *name);
 /* "PROG: message" on stderr and exit(2): bad usage or input. */
 void hl_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* --heap @path once more into @heaps[*@n], or hl_die() past HL_MAX_HEAPS. */
+void hl_opt_heap(const char **heaps, int *n, const char *path);
 /* "4K", "64K", "1M", "1G" or plain bytes, above 0: 0, or -1 (EINVAL/ERANGE). */
 int hl_parse_size(const char *s, uint64_t *out);
 /* Like hl_parse_size, but the end of the number is returned (lists of sizes). */
@@ -165,5 +193,32 @@ void hl_fmt_ns(char *buf, size_t len, double ns);
 const char *hl_errname(int err);
 /* A wait status in words: "exited with status 1", "killed by signal 9". */
 void hl_wait_msg(char *buf, size_t len, int status);
+
+/* doc.c: every heaplab JSON document, with json-c */
+
+/*
+ * A new document's head: "schema" (@schema, "heaplab-bench/1"), "tool"
+ * (@tool; NULL: none) and "machine" (hl_machine_json()).
+ */
+struct json_object *hl_doc_new(const char *schema, const char *tool);
+/* Its "options" object, with "heaps" (@heaps[0..@nheaps)): to add to. */
+struct json_object *hl_doc_options(struct json_object *doc, const char *const *heaps,
+				   int nheaps);
+/* Key @key of object @o (the document or any object in it). */
+void hl_doc_add_str(struct json_object *o, const char *key, const char *val);
+void hl_doc_add_int(struct json_object *o, const char *key, int64_t val);
+void hl_doc_add_uint(struct json_object *o, const char *key, uint64_t val);
+void hl_doc_add_double(struct json_object *o, const char *key, double val);
+void hl_doc_add_bool(struct json_object *o, const char *key, bool val);
+/* An array of strings: @v[0..@n), or up to a NULL with @n < 0. */
+void hl_doc_add_strs(struct json_object *o, const char *key, const char *const *v, int n);
+/* A new empty object or array under @key, to fill. */
+struct json_object *hl_doc_add_object(struct json_object *o, const char *key);
+struct json_object *hl_doc_add_array(struct json_object *o, const char *key);
+/*
+ * Write @doc (pretty, slashes as they are) to @path, or stdout if NULL, and
+ * free it: 0, or -1 after a message naming the program and the file.
+ */
+int hl_doc_write(struct json_object *doc, const char *path);
 
 #endif /* HEAPLAB_LIB_H */

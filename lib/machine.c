@@ -8,16 +8,6 @@
 
 #include "heaplab.h"
 
-static void add_str(struct json_object *o, const char *key, const char *val)
-{
-	json_object_object_add(o, key, json_object_new_string(val));
-}
-
-static void add_int(struct json_object *o, const char *key, int64_t val)
-{
-	json_object_object_add(o, key, json_object_new_int64(val));
-}
-
 struct json_object *hl_machine_json(void)
 {
 	static const char *const dirs[] = { "/dev/dma_heap", "/dev/heaplab", NULL };
@@ -31,44 +21,42 @@ struct json_object *hl_machine_json(void)
 	int i, n;
 
 	if (!uname(&u)) {
-		add_str(m, "kernel", u.release);
-		add_str(m, "version", u.version);
-		add_str(m, "arch", u.machine);
+		hl_doc_add_str(m, "kernel", u.release);
+		hl_doc_add_str(m, "version", u.version);
+		hl_doc_add_str(m, "arch", u.machine);
 	}
 	f = fopen("/proc/cmdline", "re");
 	if (f) {
 		if (fgets(line, sizeof(line), f)) {
 			line[strcspn(line, "\n")] = '\0';
-			add_str(m, "cmdline", line);
+			hl_doc_add_str(m, "cmdline", line);
 		}
 		fclose(f);
 	}
 	/* online CPUs: what a run can really use */
-	add_int(m, "cpus", sysconf(_SC_NPROCESSORS_ONLN));
-	add_int(m, "cpus_configured", sysconf(_SC_NPROCESSORS_CONF));
-	add_int(m, "mem_bytes", (int64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
-	add_int(m, "cma_bytes", cma_kb > 0 ? cma_kb * 1024 : 0);
+	hl_doc_add_int(m, "cpus", sysconf(_SC_NPROCESSORS_ONLN));
+	hl_doc_add_int(m, "cpus_configured", sysconf(_SC_NPROCESSORS_CONF));
+	hl_doc_add_int(m, "mem_bytes", (int64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
+	hl_doc_add_int(m, "cma_bytes", cma_kb > 0 ? cma_kb * 1024 : 0);
 
-	arr = json_object_new_array();
+	arr = hl_doc_add_array(m, "cma_areas");
 	n = hl_cma_areas(cma, HL_MAX_CMA_AREAS);
 	for (i = 0; i < n; i++) {
 		struct json_object *a = json_object_new_object();
 
-		add_str(a, "name", cma[i].name);
-		add_int(a, "pages", cma[i].count);
+		hl_doc_add_str(a, "name", cma[i].name);
+		hl_doc_add_int(a, "pages", cma[i].count);
 		json_object_array_add(arr, a);
 	}
-	json_object_object_add(m, "cma_areas", arr);
 
-	arr = json_object_new_array();
+	arr = hl_doc_add_array(m, "heaps");
 	n = hl_heaps_find(dirs, heaps, HL_MAX_HEAPS);
 	for (i = 0; i < n; i++) {
 		struct json_object *h = json_object_new_object();
 
-		add_str(h, "path", heaps[i].path);
-		add_str(h, "impl", hl_impl_name(heaps[i].impl));
+		hl_doc_add_str(h, "path", heaps[i].path);
+		hl_doc_add_str(h, "impl", hl_impl_name(heaps[i].impl));
 		json_object_array_add(arr, h);
 	}
-	json_object_object_add(m, "heaps", arr);
 	return m;
 }

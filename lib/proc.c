@@ -42,27 +42,36 @@ long long hl_read_num(const char *path)
 	return v;
 }
 
-long long hl_key_value(const char *path, const char *key)
+int hl_key_values(const char *path, const char *const *keys, long long *vals, int n)
 {
 	char line[256], k[64];
-	long long v, found = -1;
+	long long v;
+	int i, found = 0;
 	FILE *f = fopen(path, "re");
 
+	for (i = 0; i < n; i++)
+		vals[i] = -1;
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %lld", k, &v) == 2 && !strcmp(k, key))
-			found = v;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lld", k, &v) != 2)
+			continue;
+		for (i = 0; i < n; i++)
+			if (!strcmp(k, keys[i])) {
+				found += vals[i] < 0;
+				vals[i] = v;
+			}
+	}
 	fclose(f);
 	return found;
 }
 
-long long hl_meminfo_kb(const char *key)
+long long hl_key_value(const char *path, const char *key)
 {
-	char k[64];
+	long long v;
 
-	snprintf(k, sizeof(k), "%s:", key);
-	return hl_key_value("/proc/meminfo", k);
+	hl_key_values(path, &key, &v, 1);
+	return v;
 }
 
 long long hl_oom_kills(void)

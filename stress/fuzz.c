@@ -73,11 +73,6 @@ static uint64_t pick_len(struct fuzz *f)
 	}
 }
 
-static bool ours(const char *heap)
-{
-	return strstr(heap, "/heaplab/") != NULL;
-}
-
 /*
  * The request as a heap reads it: the first @in bytes, the rest zero. True
  * if the heap will try to allocate (command number aside).
@@ -98,6 +93,8 @@ static void fuzz_heap(struct fuzz *f)
 	union { struct dma_heap_allocation_data d; unsigned char b[64]; } u;
 	int h = rnd(&f->rng) % f->o->nheaps, r, err, dir, size, nr, i;
 	const char *heap = f->o->heaps[h];
+	/* heaplab's heaps check more than upstream's: which one, by hl_heap_impl() */
+	bool ours = f->o->heaplab[h];
 	unsigned int cmd;
 	size_t in, out;
 	void *arg = &u;
@@ -141,7 +138,7 @@ static void fuzz_heap(struct fuzz *f)
 	 * OOM killer: a huge request there would kill someone.
 	 */
 	if (abi_ok && good.len > 65536 &&
-	    (good.len <= f->ram || (!ours(heap) && strstr(heap, "system")))) {
+	    (good.len <= f->ram || (!ours && strstr(heap, "system")))) {
 		u.d.len = 4096;
 		abi_ok = abi_eval(&u.d, in, &good);
 	}
@@ -170,13 +167,13 @@ static void fuzz_heap(struct fuzz *f)
 	f->c[A_HEAP].calls++;
 	if (r) {
 		count_err(&f->c[A_HEAP], err, true);
-		if (ours(heap) && valid && err != ENOMEM) {
+		if (ours && valid && err != ENOMEM) {
 			f->rejected_valid++;
 			fail("fuzz: %s: a valid request (len %llu, cmd %#x) failed with %s, seed %llu",
 			     heap, (unsigned long long)good.len, cmd, hl_errname(err),
 			     (unsigned long long)f->o->seed);
 		}
-	} else if (ours(heap) && !valid) {
+	} else if (ours && !valid) {
 		f->accepted_invalid++;
 		fail("fuzz: %s: an invalid request was accepted (cmd %#x, len %llu, fd %u, fd_flags %#x, heap_flags %#llx), seed %llu",
 		     heap, cmd, (unsigned long long)good.len, good.fd, good.fd_flags,
@@ -185,7 +182,7 @@ static void fuzz_heap(struct fuzz *f)
 	/* fds appear only when a call succeeds: what it returned, or a stray */
 	if (!r && sweep_fds(f, out >= 12 && arg == (void *)&u ? (int)u.d.fd : -1)) {
 		f->stray_fds++;
-		if (ours(heap))
+		if (ours)
 			fail("fuzz: %s: cmd %#x left an fd the caller was not given", heap, cmd);
 	}
 	f->c[A_HEAP].ops++;
@@ -306,7 +303,7 @@ static void fuzz_valid(struct fuzz *f)
 		count_err(&f->c[A_VALID], errno, errno == EINVAL || errno == ENXIO);
 	} else {
 		/* a mapping beyond the buffer must never be handed out */
-		if ((uint64_t)off + mlen > ((len + 4095) & ~4095ull) && ours(f->o->heaps[h]))
+		if ((uint64_t)off + mlen > ((len + 4095) & ~4095ull) && f->o->heaplab[h])
 			fail("fuzz: %s: mmap of %zu at %lld beyond a %llu-byte buffer succeeded",
 			     f->o->heaps[h], mlen, (long long)off, (unsigned long long)len);
 		else if (hl_first_not(p, mlen < 4096 ? mlen : 4096, 0) >= 0)

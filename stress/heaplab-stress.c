@@ -71,37 +71,33 @@ bool stressor_applies(const struct stressor *s, const struct opts *o, int h)
 /* list --json: the stressors and their options, for the suite's checkers. */
 static int list_json(void)
 {
-	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	struct json_object *root = json_object_new_object(), *arr;
 	size_t i;
 	int j;
 
+	hl_doc_add_str(root, "schema", SCHEMA);
+	arr = hl_doc_add_array(root, "stressors");
 	for (i = 0; i < nstressors; i++) {
 		const struct stressor *st = &stressors[i];
-		struct json_object *d = json_object_new_object(), *opts = json_object_new_array();
+		struct json_object *d = json_object_new_object(), *opts;
 
-		json_object_object_add(d, "name", json_object_new_string(st->name));
-		json_object_object_add(d, "help", json_object_new_string(st->help));
-		json_object_object_add(d, "heaps", json_object_new_string(st->heaplab_only ?
-									    "heaplab" : "all"));
+		hl_doc_add_str(d, "name", st->name);
+		hl_doc_add_str(d, "help", st->help);
+		hl_doc_add_str(d, "heaps", st->heaplab_only ? "heaplab" : "all");
+		opts = hl_doc_add_array(d, "options");
 		for (j = 0; j < MAX_OPTS && st->opts[j].name; j++) {
 			struct json_object *op = json_object_new_object();
 
-			json_object_object_add(op, "name", json_object_new_string(st->opts[j].name));
-			json_object_object_add(op, "min", json_object_new_int64(st->opts[j].min));
-			json_object_object_add(op, "max", json_object_new_int64(st->opts[j].max));
-			json_object_object_add(op, "default", json_object_new_int64(st->opts[j].def));
-			json_object_object_add(op, "help", json_object_new_string(st->opts[j].help));
+			hl_doc_add_str(op, "name", st->opts[j].name);
+			hl_doc_add_int(op, "min", st->opts[j].min);
+			hl_doc_add_int(op, "max", st->opts[j].max);
+			hl_doc_add_int(op, "default", st->opts[j].def);
+			hl_doc_add_str(op, "help", st->opts[j].help);
 			json_object_array_add(opts, op);
 		}
-		json_object_object_add(d, "options", opts);
 		json_object_array_add(arr, d);
 	}
-	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
-	json_object_object_add(root, "stressors", arr);
-	printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(root);
-	return 0;
+	return hl_doc_write(root, NULL) ? 1 : 0;
 }
 
 /* Resolve stressor @s's options from the --opt list; exits on a bad one. */
@@ -301,7 +297,16 @@ int run_stress(struct opts *o, const char *which, char **set, int nset, struct j
 	return failed;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks beyond struct opts: run's choice, --kmemleak. */
+struct args {
+	const char *which;		/* run: --stressor */
+	char *set[32];			/* run: --opt S.KEY=VAL */
+	int nset;
+	bool kmemleak;
+};
+
+/* The options after the command into @o and @a; exits on bad usage. */
+static void parse_args(int argc, char **argv, const char *cmd, struct opts *o, struct args *a)
 {
 	static const struct option lopts[] = {
 		{ "heap", required_argument, NULL, 'H' },
@@ -319,13 +324,82 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int c, i;
+
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'H': hl_opt_heap(o->heaps, &o->nheaps, optarg); break;
+		case 'S': a->which = optarg; break;
+		case 'O':
+			if (a->nset == 32)
+				hl_die("at most 32 --opt");
+			a->set[a->nset++] = optarg;
+			break;
+		case 'P': o->procs = hl_parse_range(optarg, 1, 64, "--procs"); break;
+		case 'T': o->threads = hl_parse_range(optarg, 1, 64, "--threads"); break;
+		case 'd': o->duration = hl_parse_range(optarg, 1, 7 * 86400, "--duration"); break;
+		case 'n': o->ops = hl_parse_range(optarg, 1, 1000000000, "--ops"); break;
+		case 's': o->seed = strtoull(optarg, NULL, 0); break;
+		case 'V': o->verify = false; break;
+		case 'k': o->kmod_dir = optarg; break;
+		case 'K': a->kmemleak = true; break;
+		case 'j': o->json = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc)
+		hl_die("unexpected argument %s", argv[optind]);
+	if (!o->nheaps)
+		hl_die("%s needs at least one --heap", cmd);
+	for (i = 0; i < o->nheaps; i++) {
+		if (access(o->heaps[i], R_OK)) {
+			fprintf(stderr, "heaplab-stress: %s: %s\n", o->heaps[i], strerror(errno));
+			exit(2);
+		}
+		o->heaplab[i] = hl_heap_impl(o->heaps[i]) == HL_IMPL_HEAPLAB;
+	}
+}
+
+/*
+ * The heaplab-stress/1 document: head, options, what the command put in
+ * @doc already, and the verdict (@failed).
+ */
+static int write_doc(const struct opts *o, struct json_object *doc, double elapsed,
+		     struct json_object *leaks, int failed)
+{
+	struct json_object *opts, *fails;
+	int i;
+
+	hl_doc_add_uint(doc, "seed", o->seed);
+	opts = hl_doc_options(doc, o->heaps, o->nheaps);
+	hl_doc_add_int(opts, "procs", o->procs);
+	hl_doc_add_int(opts, "threads", o->threads);
+	hl_doc_add_double(opts, "duration_s", o->duration);
+	hl_doc_add_bool(opts, "verify", o->verify);
+	hl_doc_add_double(doc, "elapsed_s", elapsed);
+	json_object_object_add(doc, "leaks", leaks);
+	fails = hl_doc_add_array(doc, "failures");
+	for (i = 0; i < shm->nmsgs && i < MAX_MSGS; i++)
+		json_object_array_add(fails, json_object_new_string(shm->msgs[i]));
+	hl_doc_add_int(doc, "failure_count", shm->nmsgs);
+	hl_doc_add_bool(doc, "passed", !failed);
+	if (!o->json) {
+		json_object_put(doc);
+		return 0;
+	}
+	return hl_doc_write(doc, o->json);
+}
+
+int main(int argc, char **argv)
+{
 	struct opts o = { .procs = 2, .threads = 2, .duration = 10, .verify = true,
 			  .ops = 1000000 };
-	const char *cmd, *which = "all";
-	char *set[32];
-	int nset = 0, c, ret = 0, i, kmemleak = 0;
-	struct json_object *root, *opts, *arr, *leaks, *fails;
+	struct args a = { .which = "all" };
+	struct json_object *doc, *leaks;
 	struct snapshot base;
+	const char *cmd;
+	int ret = 0;
 	double t0;
 
 	hl_set_prog("heaplab-stress");
@@ -346,45 +420,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
-	argv++;
-	argc--;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'H':
-			if (o.nheaps == HL_MAX_HEAPS)
-				hl_die("at most %d heaps", HL_MAX_HEAPS);
-			o.heaps[o.nheaps++] = optarg;
-			break;
-		case 'S': which = optarg; break;
-		case 'O':
-			if (nset == 32)
-				hl_die("at most 32 --opt");
-			set[nset++] = optarg;
-			break;
-		case 'P': o.procs = hl_parse_range(optarg, 1, 64, "--procs"); break;
-		case 'T': o.threads = hl_parse_range(optarg, 1, 64, "--threads"); break;
-		case 'd': o.duration = hl_parse_range(optarg, 1, 7 * 86400, "--duration"); break;
-		case 'n': o.ops = hl_parse_range(optarg, 1, 1000000000, "--ops"); break;
-		case 's': o.seed = strtoull(optarg, NULL, 0); break;
-		case 'V': o.verify = false; break;
-		case 'k': o.kmod_dir = optarg; break;
-		case 'K': kmemleak = 1; break;
-		case 'j': o.json = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc)
-		hl_die("unexpected argument %s", argv[optind]);
-	if (!o.nheaps)
-		hl_die("%s needs at least one --heap", cmd);
-	for (i = 0; i < o.nheaps; i++) {
-		if (access(o.heaps[i], R_OK)) {
-			fprintf(stderr, "heaplab-stress: %s: %s\n", o.heaps[i], strerror(errno));
-			return 2;
-		}
-		o.heaplab[i] = hl_heap_impl(o.heaps[i]) == HL_IMPL_HEAPLAB;
-	}
+	parse_args(argc - 1, argv + 1, cmd, &o, &a);
 	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shm == MAP_FAILED)
 		hl_die("mmap: %s", strerror(errno));
@@ -393,51 +429,24 @@ int main(int argc, char **argv)
 	if (snapshot(&o, &base))
 		return 2;
 
-	root = json_object_new_object();
+	doc = hl_doc_new(SCHEMA, cmd);
 	t0 = hl_now_s();
 	if (!strcmp(cmd, "run"))
-		ret = run_stress(&o, which, set, nset, root);
+		ret = run_stress(&o, a.which, a.set, a.nset, doc);
 	else if (!strcmp(cmd, "fault"))
-		ret = run_fault(&o, root);
+		ret = run_fault(&o, doc);
 	else if (!strcmp(cmd, "fuzz"))
-		ret = run_fuzz(&o, root);
+		ret = run_fuzz(&o, doc);
 	else
-		ret = run_oom(&o, root);
+		ret = run_oom(&o, doc);
 
 	leaks = json_object_new_object();
 	ret |= check_leaks(&o, &base, leaks);
-	if (kmemleak)
+	if (a.kmemleak)
 		ret |= kmemleak_scan(leaks);
 	ret |= shm->nmsgs > 0;
-
-	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
-	json_object_object_add(root, "tool", json_object_new_string(cmd));
-	json_object_object_add(root, "seed", json_object_new_uint64(o.seed));
-	json_object_object_add(root, "machine", hl_machine_json());
-	opts = json_object_new_object();
-	arr = json_object_new_array();
-	for (i = 0; i < o.nheaps; i++)
-		json_object_array_add(arr, json_object_new_string(o.heaps[i]));
-	json_object_object_add(opts, "heaps", arr);
-	json_object_object_add(opts, "procs", json_object_new_int(o.procs));
-	json_object_object_add(opts, "threads", json_object_new_int(o.threads));
-	json_object_object_add(opts, "duration_s", json_object_new_double(o.duration));
-	json_object_object_add(opts, "verify", json_object_new_boolean(o.verify));
-	json_object_object_add(root, "options", opts);
-	json_object_object_add(root, "elapsed_s", json_object_new_double(hl_now_s() - t0));
-	json_object_object_add(root, "leaks", leaks);
-	fails = json_object_new_array();
-	for (i = 0; i < shm->nmsgs && i < MAX_MSGS; i++)
-		json_object_array_add(fails, json_object_new_string(shm->msgs[i]));
-	json_object_object_add(root, "failures", fails);
-	json_object_object_add(root, "failure_count", json_object_new_int(shm->nmsgs));
-	json_object_object_add(root, "passed", json_object_new_boolean(!ret));
-	if (o.json && json_object_to_file_ext(o.json, root, JSON_C_TO_STRING_PRETTY |
-					      JSON_C_TO_STRING_NOSLASHESCAPE)) {
-		fprintf(stderr, "heaplab-stress: %s: %s\n", o.json, json_util_get_last_err());
+	if (write_doc(&o, doc, hl_now_s() - t0, leaks, ret))
 		ret = 1;
-	}
-	json_object_put(root);
 	fprintf(stderr, "heaplab-stress: %s: %s (seed %llu)\n", cmd, ret ? "FAILED" : "passed",
 		(unsigned long long)o.seed);
 	return ret ? 1 : 0;

@@ -66,9 +66,10 @@ static pid_t corunner(int pct)
 	return pid;
 }
 
-static bool upstream_system(const char *heap)
+/* Upstream's system heap (by hl_heap_impl(), as o->heaplab says; not by path). */
+static bool upstream_system(const struct opts *o, int h)
 {
-	return !strstr(heap, "/heaplab/") && strstr(heap, "system");
+	return !o->heaplab[h] && strstr(o->heaps[h], "system");
 }
 
 /*
@@ -206,7 +207,7 @@ int run_oom(struct opts *o, struct json_object *root)
 		struct json_object *r = json_object_new_object();
 
 		json_object_object_add(r, "heap", json_object_new_string(o->heaps[h]));
-		if (upstream_system(o->heaps[h]))
+		if (upstream_system(o, h))
 			json_object_object_add(r, "skipped", json_object_new_string(
 				"upstream 6.1 system heap: order-0 allocations may call the OOM killer"));
 		else

@@ -93,14 +93,18 @@ struct shared {
 extern struct shared *shm;
 extern int cur_stressor;	/* index into shm->c of the running stressor */
 
-/* lib.c; heaps, buffers and clocks are libheaplab's (lib/heaplab.h). */
+/* random.c; heaps, buffers, /proc and clocks are libheaplab's (lib/heaplab.h). */
 uint64_t rnd(uint64_t *s);
 uint64_t rnd_range(uint64_t *s, uint64_t lo, uint64_t hi);
 uint64_t rnd_size(uint64_t *s, uint64_t lo, uint64_t hi);	/* log-uniform, pages */
+
+/* counters.c */
 void count_err(struct counters *c, int err, bool expected);
 /* A failure message, kept (the first MAX_MSGS) and printed. */
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct counters *ctr(int h);
+/* The counters as a stressor's JSON: ops, calls, bytes, errors by name... */
+struct json_object *counters_json(const struct counters *c);
 
 /* account.c: the "nothing lost" check. */
 struct snapshot {
@@ -129,6 +133,5 @@ int run_stress(struct opts *o, const char *which, char **setopts, int nset,
 int run_fault(struct opts *o, struct json_object *root);
 int run_fuzz(struct opts *o, struct json_object *root);
 int run_oom(struct opts *o, struct json_object *root);
-struct json_object *counters_json(const struct counters *c);
 
 #endif

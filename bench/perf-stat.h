@@ -5,8 +5,8 @@
  * control pipe and wait for its ack, so the counters cover the case and
  * nothing else (not perf's own start-up).
  */
-#ifndef HEAPLAB_BENCH_PERF_H
-#define HEAPLAB_BENCH_PERF_H
+#ifndef HEAPLAB_BENCH_PERF_STAT_H
+#define HEAPLAB_BENCH_PERF_STAT_H
 
 #include <sys/types.h>
 

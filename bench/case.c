@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Helpers the harnesses share: heap access, table rows, pinning, --perf. */
+/* The case loop, and what every case does around its measure: heap access,
+ * --settle, table rows, pinning, --perf. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,17 +109,13 @@ int ncpus(void)
 	return n > 0 ? (int)n : 1;
 }
 
-static int write_sysctl(const char *path, const char *val)
+/* A --settle step that the kernel refused: named, and the run stops. */
+static int settle_failed(const char *what)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+	int err = errno;
 
-	if (fd < 0 || write(fd, val, strlen(val)) < 0) {
-		ret = -errno;
-		fprintf(stderr, "heaplab-bench: --settle: %s: %s\n", path, strerror(errno));
-	}
-	if (fd >= 0)
-		close(fd);
-	return ret;
+	fprintf(stderr, "heaplab-bench: --settle: %s: %s\n", what, strerror(err));
+	return -err;
 }
 
 /*
@@ -130,21 +126,19 @@ static int write_sysctl(const char *path, const char *val)
  */
 int settle(const struct opts *o)
 {
-	int ret;
-
 	if (!o->settle)
 		return 0;
-	sync();
-	ret = write_sysctl("/proc/sys/vm/drop_caches", "3");
-	if (!ret)
-		ret = write_sysctl("/proc/sys/vm/compact_memory", "1");
+	if (hl_drop_caches(3))
+		return settle_failed("drop_caches");
+	if (hl_compact_memory())
+		return settle_failed("compact_memory");
 	/*
 	 * drop_caches ran heaplab's pool shrinker too: every case starts
 	 * with the pool full again, as it is on a system at rest.
 	 */
-	if (!ret && hl_param_get("pool") == 1)
+	if (hl_param_get("pool") == 1)
 		hl_pool_wait_full(30);
-	return ret;
+	return 0;
 }
 
 /* A failed perf start is reported in the case ("perf": null) and fails the run. */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+/* Samples, their summary (percentiles, mean, stddev) and log2 histogram. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+/* --perf: a case under perf stat, driven over its control pipe (perf-stat.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "perf.h"
+#include "perf-stat.h"
 
 static int command(struct perf_stat *p, const char *cmd)
 {
