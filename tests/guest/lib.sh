@@ -114,28 +114,11 @@ json_passed() { [ "${json_verdict[$1]:-}" = pass ]; }
 
 lsmod_has() { grep -q "^$1 " /proc/modules; }
 
-# heaplab's heaps go to /dev/heaplab: the test kernel has the upstream
-# heaps built in, in /dev/dma_heap, as the reference. Idempotent, so each
-# area can be run alone.
-load_heaps() {
-	local m p
-	for m in heaplab_heap heaplab_system_heap heaplab_cma_heap; do
-		lsmod_has $m && continue
-		p=
-		[ $m = heaplab_heap ] && p=devdir=heaplab
-		echo "# guest: insmod $kdir/$m.ko $p"
-		insmod "$kdir/$m.ko" $p || return 1
-	done
-	grep heaplab /proc/modules | sed 's/^/# guest: loaded: /'
-}
-
-unload_heaps() {
-	local m
-	for m in heaplab_cma_heap heaplab_system_heap heaplab_heap; do
-		lsmod_has $m && { rmmod $m || return 1; }
-	done
-	return 0
-}
+# heaplab's heaps, through the one load script (vm/load-heaps): to
+# /dev/heaplab, the upstream heaps built in stay in /dev/dma_heap as the
+# reference. Idempotent, so each area can be run alone.
+load_heaps() { "$srcdir/vm/load-heaps" "$kdir"; }
+unload_heaps() { "$srcdir/vm/load-heaps" --unload; }
 
 # Close an area: its plan, and its status for the runner.
 finish() {
