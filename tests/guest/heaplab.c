@@ -696,4 +696,4 @@ TEST_F_TIMEOUT(heaplab, pool_pages_return_on_unload, SLOW)
 	EXPECT_TRUE(hl_pool_wait_full(60)) TH_LOG("the reloaded heap's pool did not fill");
 }
 
-TEST_HARNESS_MAIN
+HEAPLAB_HARNESS_MAIN
