@@ -573,4 +573,4 @@ TEST_F_TIMEOUT(killable, sigkill, SLOW)
 		TH_LOG("full allocation %.3fs, reaped %.3fs after SIGKILL", full, reaped);
 }
 
-TEST_HARNESS_MAIN
+HEAPLAB_HARNESS_MAIN

@@ -343,4 +343,4 @@ TEST_F_TIMEOUT(map, debugger, SLOW)
 	waitpid(pid, &status, 0);
 }
 
-TEST_HARNESS_MAIN
+HEAPLAB_HARNESS_MAIN
