@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from . import data, pool, targets, trace
+from . import data, goals, pool, trace
 from .tables import table as _table
 
 import matplotlib
@@ -340,7 +340,7 @@ def report(rs, outdir, docs=()):
         _save(fig, outdir, "where_time_goes.png", made)
     with open(os.path.join(outdir, "bench.json"), "w") as f:
         json.dump(rs, f)
-    text = ratio_text(rs) + pool.text(rs) + targets.text(rs)
+    text = ratio_text(rs) + pool.text(rs) + goals.text(rs)
     with open(os.path.join(outdir, "ratios.txt"), "w") as f:
         f.write(text)
     write_html(rs, outdir, made, pool.section(rs) + trace.sections(rs, heaptraces, cmatraces)

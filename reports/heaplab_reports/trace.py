@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 # The stages of an allocation ioctl; with "other" they add up to it.
 PARTS = ("pages", "zero", "sgtable", "export", "fd", "other")
-# The target for the tracer's cost at the allocation p50.
+# The most the tracer may add to the allocation p50 (the report's 5 % target).
 OVERHEAD_TARGET_PCT = 5.0
 
 

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The targets of issue #15 ("heaps that beat upstream"), each computed from
-one boot's results as a ratio heaplab / upstream (p50 unless said), with
-whether it is met. Kept apart from printing; the README's table is this
-table from one `make bench`."""
+"""heaplab's speed goals against the upstream heaps (the page pool's latency,
+CPU cost, mmap, the CMA heap, free), each computed from one boot's results as
+a ratio heaplab / upstream (p50 unless said), with whether it is met. Kept
+apart from printing; docs/measurements.md has this table from one
+`make bench`."""
 from . import data
 
 MIB = 1 << 20
@@ -38,8 +39,8 @@ def _worst(vals):
 
 
 def rows(rs):
-    """(target, bound, measured, met, how): measured is the worst ratio over
-    the sizes the target names (None when the run lacks the case)."""
+    """(goal, bound, measured, met, how): measured is the worst ratio over
+    the sizes the goal names (None when the run lacks the case)."""
     out = []
 
     def add(name, bound, val, how, better="below"):
@@ -86,8 +87,8 @@ def rows(rs):
 
 
 def text(rs):
-    lines = ["targets of issue #15 (heaplab / upstream, same boot):",
-             f"{'target':52} {'bound':>7} {'measured':>9}  met"]
+    lines = ["speed goals against upstream (heaplab / upstream, same boot):",
+             f"{'goal':52} {'bound':>7} {'measured':>9}  met"]
     for name, bound, val, met, how in rows(rs):
         v = "-" if val is None else f"{val:.2f}"
         b = f">= {bound:g}" if "faster than" in name else f"<= {bound:g}"
