@@ -217,7 +217,7 @@ static const struct file_operations heaplab_heap_fops = {
 	.open = heaplab_heap_open,
 	.unlocked_ioctl = heaplab_heap_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = no_llseek,
+	.llseek = heaplab_no_llseek,
 };
 
 static int heaplab_heap_stats_show(struct seq_file *s, void *unused)
@@ -352,7 +352,7 @@ void heaplab_heap_remove(struct heaplab_heap *heap)
 }
 EXPORT_SYMBOL_GPL(heaplab_heap_remove);
 
-static char *heaplab_heap_devnode(struct device *dev, umode_t *mode)
+static char *heaplab_heap_devnode(heaplab_devnode_device *dev, umode_t *mode)
 {
 	return kasprintf(GFP_KERNEL, "%s/%s", devdir, dev_name(dev));
 }
@@ -381,7 +381,7 @@ static int __init heaplab_heap_init(void)
 	if (ret)
 		return ret;
 
-	heap_class = class_create(THIS_MODULE, "heaplab_heap");
+	heap_class = heaplab_class_create("heaplab_heap");
 	if (IS_ERR(heap_class)) {
 		unregister_chrdev_region(heap_devt, HEAPLAB_MAX_MINORS);
 		return PTR_ERR(heap_class);

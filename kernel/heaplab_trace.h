@@ -11,6 +11,7 @@
 #define _HEAPLAB_TRACE_H
 
 #include <linux/tracepoint.h>
+#include <heaplab/compat.h>
 
 /* Events that carry a heap and a length. */
 DECLARE_EVENT_CLASS(heaplab_buffer_class,
@@ -18,7 +19,7 @@ DECLARE_EVENT_CLASS(heaplab_buffer_class,
 		    TP_ARGS(heap, len),
 		    TP_STRUCT__entry(__string(heap, heap)
 				     __field(unsigned long, len)),
-		    TP_fast_assign(__assign_str(heap, heap);
+		    TP_fast_assign(heaplab_assign_str(heap, heap);
 				   __entry->len = len;),
 		    TP_printk("heap=%s len=%lu", __get_str(heap), __entry->len)
 );
@@ -36,7 +37,7 @@ TRACE_EVENT(heaplab_alloc_end,
 			     __field(unsigned long, len)
 			     __field(long, ret)
 			     __field(u64, duration_ns)),
-	    TP_fast_assign(__assign_str(heap, heap);
+	    TP_fast_assign(heaplab_assign_str(heap, heap);
 			   __entry->len = len;
 			   __entry->ret = ret;
 			   __entry->duration_ns = duration_ns;),
@@ -51,7 +52,7 @@ TRACE_EVENT(heaplab_zero,
 	    TP_STRUCT__entry(__string(heap, heap)
 			     __field(unsigned long, pages)
 			     __field(u64, duration_ns)),
-	    TP_fast_assign(__assign_str(heap, heap);
+	    TP_fast_assign(heaplab_assign_str(heap, heap);
 			   __entry->pages = pages;
 			   __entry->duration_ns = duration_ns;),
 	    TP_printk("heap=%s pages=%lu duration_ns=%llu", __get_str(heap),
@@ -74,7 +75,7 @@ TRACE_EVENT(heaplab_fault,
 	    TP_STRUCT__entry(__string(heap, heap)
 			     __field(unsigned long, pgoff)
 			     __field(int, ret)),
-	    TP_fast_assign(__assign_str(heap, heap);
+	    TP_fast_assign(heaplab_assign_str(heap, heap);
 			   __entry->pgoff = pgoff;
 			   __entry->ret = ret;),
 	    TP_printk("heap=%s pgoff=%lu ret=%d", __get_str(heap),
@@ -87,7 +88,7 @@ DECLARE_EVENT_CLASS(heaplab_cpu_access_class,
 		    TP_STRUCT__entry(__string(heap, heap)
 				     __field(unsigned long, len)
 				     __field(int, dir)),
-		    TP_fast_assign(__assign_str(heap, heap);
+		    TP_fast_assign(heaplab_assign_str(heap, heap);
 				   __entry->len = len;
 				   __entry->dir = dir;),
 		    TP_printk("heap=%s len=%lu dir=%d", __get_str(heap),
@@ -117,8 +118,8 @@ TRACE_EVENT(heaplab_pool,
 			     __string(what, what)
 			     __field(unsigned int, order)
 			     __field(long, pool_pages)),
-	    TP_fast_assign(__assign_str(heap, heap);
-			   __assign_str(what, what);
+	    TP_fast_assign(heaplab_assign_str(heap, heap);
+			   heaplab_assign_str(what, what);
 			   __entry->order = order;
 			   __entry->pool_pages = pool_pages;),
 	    TP_printk("heap=%s what=%s order=%u pool_pages=%ld",

@@ -121,7 +121,7 @@ static int imp_config(struct imp_session *s, u64 seg, unsigned int bits)
 		return -EBUSY;
 	if (seg < PAGE_SIZE || seg > UINT_MAX || bits < 32 || bits > 64)
 		return -EINVAL;
-	ret = dma_set_max_seg_size(imp_dev(), seg);
+	ret = heaplab_dma_set_max_seg_size(imp_dev(), seg);
 	if (ret)
 		return ret;
 	ret = dma_set_mask_and_coherent(imp_dev(), DMA_BIT_MASK(bits));
@@ -397,7 +397,7 @@ static const struct file_operations imp_fops = {
 	.release = imp_release,
 	.write = imp_write,
 	.read = imp_read,
-	.llseek = no_llseek,
+	.llseek = heaplab_no_llseek,
 };
 
 static int imp_probe(struct platform_device *pdev)
@@ -424,7 +424,7 @@ static int __init imp_init(void)
 		return PTR_ERR(imp_pdev);
 	}
 	imp_pdev->dev.dma_parms = &imp_dma_parms;
-	ret = dma_set_max_seg_size(imp_dev(), SZ_64K);
+	ret = heaplab_dma_set_max_seg_size(imp_dev(), SZ_64K);
 	if (!ret)
 		ret = dma_set_mask_and_coherent(imp_dev(), DMA_BIT_MASK(64));
 	if (ret) {

@@ -133,7 +133,7 @@ static ssize_t smoke_vmap_write(struct file *file, const char __user *ubuf,
 static const struct file_operations smoke_vmap_fops = {
 	.owner = THIS_MODULE,
 	.write = smoke_vmap_write,
-	.llseek = no_llseek,
+	.llseek = heaplab_no_llseek,
 };
 
 /* Pages held by the unmovable knob, as a list of chunks. */

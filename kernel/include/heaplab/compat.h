@@ -11,7 +11,10 @@
 #ifndef _HEAPLAB_COMPAT_H
 #define _HEAPLAB_COMPAT_H
 
+#include <linux/device.h>
 #include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/shrinker.h>
@@ -33,12 +36,13 @@
 
 /*
  * 5.16, "dma-buf: move dma-buf symbols into the DMA_BUF module namespace":
- * modules using dma-buf import it. (6.13, "module: Convert symbol
- * namespace to string literal", wants MODULE_IMPORT_NS("DMA_BUF"); not
- * yet tested by configure.)
+ * modules using dma-buf import it. 6.13, "module: Convert symbol
+ * namespace to string literal": the namespace is a string.
  */
-#ifdef HAVE_DMA_BUF_NS
+#if defined(HAVE_DMA_BUF_NS) && defined(HAVE_MODULE_IMPORT_NS_IDENT)
 #define HEAPLAB_MODULE_IMPORT_DMA_BUF()	MODULE_IMPORT_NS(DMA_BUF)
+#elif defined(HAVE_DMA_BUF_NS)
+#define HEAPLAB_MODULE_IMPORT_DMA_BUF()	MODULE_IMPORT_NS("DMA_BUF")
 #else
 #define HEAPLAB_MODULE_IMPORT_DMA_BUF()	static_assert(1)
 #endif
@@ -152,5 +156,58 @@ static inline void heaplab_shrinker_free(struct shrinker *s)
 	kfree(container_of(s, struct heaplab_shrinker, shrinker));
 #endif
 }
+
+/*
+ * 6.2, "driver core: make struct class.devnode() take a const *".
+ */
+#ifdef HAVE_CLASS_DEVNODE_CONST
+#define heaplab_devnode_device	const struct device
+#else
+#define heaplab_devnode_device	struct device
+#endif
+
+/*
+ * 6.4, "driver core: class: remove module * from class_create()".
+ */
+#ifdef HAVE_CLASS_CREATE_NAME
+#define heaplab_class_create(name)	class_create(name)
+#else
+#define heaplab_class_create(name)	class_create(THIS_MODULE, name)
+#endif
+
+/*
+ * 6.12, "fs: remove no_llseek": a NULL .llseek makes a file unseekable.
+ */
+#ifdef HAVE_NO_LLSEEK
+#define heaplab_no_llseek	no_llseek
+#else
+#define heaplab_no_llseek	NULL
+#endif
+
+/*
+ * 6.12, "dma-mapping: don't return errors from dma_set_max_seg_size":
+ * it returns void; before, -EIO for a device without dma_parms.
+ */
+static inline int heaplab_dma_set_max_seg_size(struct device *dev,
+					       unsigned int size)
+{
+#ifdef HAVE_DMA_SET_MAX_SEG_SIZE_INT
+	return dma_set_max_seg_size(dev, size);
+#else
+	dma_set_max_seg_size(dev, size);
+	return 0;
+#endif
+}
+
+/*
+ * 6.10, "tracing/treewide: Remove second parameter of __assign_str()":
+ * the source is the one named in __string(); heaplab's events always name
+ * the same expression in both places. Expanded only inside TP_fast_assign.
+ */
+#ifdef HAVE_ASSIGN_STR_ONE_ARG
+#define heaplab_assign_str(field, src)	__assign_str(field)
+#else
+#define heaplab_assign_str(field, src)	__assign_str(field, src)
+#endif
 
 #endif /* _HEAPLAB_COMPAT_H */
