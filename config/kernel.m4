@@ -48,7 +48,11 @@ AC_DEFUN([HEAPLAB_KERNEL], [
 	      [AC_MSG_RESULT([not found])
 	       AC_MSG_ERROR([$kernelbuild is not a built kernel tree with .config and Module.symvers (--with-linux-obj)])])
 	AC_MSG_CHECKING([kernel version])
-	LINUX_VERSION=`${MAKE:-make} -s -C "$kernelbuild" kernelrelease 2>/dev/null | tail -1`
+	dnl The release uname -r will print: a distribution's header tree
+	dnl (Debian's 6.1.0-57-amd64) has it only in kernel.release.
+	LINUX_VERSION=`cat "$kernelbuild/include/config/kernel.release" 2>/dev/null`
+	AS_IF([test -z "$LINUX_VERSION"],
+	      [LINUX_VERSION=`${MAKE:-make} -s -C "$kernelbuild" kernelrelease 2>/dev/null | tail -1`])
 	AS_IF([test -z "$LINUX_VERSION"],
 	      [LINUX_VERSION=`sed -n 's/^# Linux\/\S* \(\S*\) Kernel Configuration/\1/p' "$kernelbuild/.config"`])
 	AC_MSG_RESULT([$LINUX_VERSION])

@@ -48,7 +48,12 @@ static void __attribute__((constructor)) init_page_size(void)
 	};								\
 	FIXTURE_SETUP(name)						\
 	{								\
+		char why[200];						\
+									\
 		self->fd = open(variant->path, O_RDONLY | O_CLOEXEC);	\
+		if (self->fd < 0 && heaplab_not_applicable(variant->path,	\
+							  why, sizeof(why)))	\
+			SKIP(return, NOT_APPLICABLE "%s: %s", variant->path, why); \
 		if (self->fd < 0)					\
 			SKIP(return, "%s: %s", variant->path,		\
 			     strerror(errno));				\
