@@ -71,7 +71,7 @@ AC_DEFUN([HEAPLAB_USERSPACE_FLAGS], [
 	dnl time; heaplab carries no copy of it.
 	AC_MSG_CHECKING([for kselftest_harness.h])
 	KSELFTEST_DIR=
-	for d in "$LINUX/tools/testing/selftests" "`$srcdir/vm/build-kernel --print-src debug 2>/dev/null`/tools/testing/selftests"; do
+	for d in "$LINUX/tools/testing/selftests" "`$srcdir/vm/build-kernel --kernel $HEAPLAB_SERIES --print-src debug 2>/dev/null`/tools/testing/selftests"; do
 		AS_IF([test -f "$d/kselftest_harness.h"], [KSELFTEST_DIR=$d; break])
 	done
 	AS_IF([test -n "$KSELFTEST_DIR"], [AC_MSG_RESULT([$KSELFTEST_DIR])], [

@@ -19,17 +19,25 @@ AC_DEFUN([HEAPLAB_KERNEL], [
 			[kernel build tree (default: the --with-linux tree, or heaplab's debug test kernel)]),
 		[kernelbuild=$withval], [kernelbuild=])
 
+	AC_ARG_WITH([test-kernel],
+		AS_HELP_STRING([--with-test-kernel=SERIES],
+			[which of heaplab's test kernels (vm/build-kernel --kernel): 6.1 (default) or 6.12]),
+		[HEAPLAB_SERIES=$withval], [HEAPLAB_SERIES=6.1])
+	AS_CASE([$HEAPLAB_SERIES], [6.1|6.12], [],
+		[AC_MSG_ERROR([--with-test-kernel=$HEAPLAB_SERIES: heaplab has test kernels 6.1 and 6.12])])
+	AC_SUBST([HEAPLAB_SERIES])
+
 	dnl The default is the project's own test kernel: a debug build for
 	dnl `make check` and a perf build for `make bench`, both from
 	dnl vm/build-kernel's cache. An explicit tree serves both roles.
 	AS_IF([test -z "$kernelsrc$kernelbuild"], [
 		HEAPLAB_TEST_KERNEL=yes
-		kernelsrc=`$srcdir/vm/build-kernel --print-src debug` ||
-			AC_MSG_ERROR([vm/build-kernel cannot name the test kernel (is linux-source-6.1 installed?)])
-		kernelbuild=`$srcdir/vm/build-kernel --print-dir debug`
-		kernelbuild_perf=`$srcdir/vm/build-kernel --print-dir perf`
+		kernelsrc=`$srcdir/vm/build-kernel --kernel $HEAPLAB_SERIES --print-src debug` ||
+			AC_MSG_ERROR([vm/build-kernel cannot name the test kernel (is linux-source-$HEAPLAB_SERIES installed?)])
+		kernelbuild=`$srcdir/vm/build-kernel --kernel $HEAPLAB_SERIES --print-dir debug`
+		kernelbuild_perf=`$srcdir/vm/build-kernel --kernel $HEAPLAB_SERIES --print-dir perf`
 		AS_IF([test -f "$kernelbuild/.heaplab-built"], [],
-			[AC_MSG_ERROR([the debug test kernel is not built yet: run vm/build-kernel debug (./setup does), or pass --with-linux])])
+			[AC_MSG_ERROR([the $HEAPLAB_SERIES debug test kernel is not built yet: run vm/build-kernel --kernel $HEAPLAB_SERIES debug (./setup does for 6.1), or pass --with-linux])])
 	], [
 		HEAPLAB_TEST_KERNEL=no
 		AS_IF([test -z "$kernelsrc"], [kernelsrc=$kernelbuild])

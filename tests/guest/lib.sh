@@ -142,6 +142,31 @@ not_applicable() { echo "# not applicable: $1: $2"; }
 load_heaps() { "$srcdir/vm/load-heaps" "$kdir"; }
 unload_heaps() { "$srcdir/vm/load-heaps" --unload; }
 
+# upstream_selftest LABEL CMD...: the upstream dmabuf-heaps kselftest
+# (built unmodified from the kernel source package), one result per heap it
+# tested. 6.1's prints "Testing heap: NAME" and FAIL lines; 6.12's is TAP,
+# with "# Testing heap: NAME" and "not ok" lines: both are read.
+upstream_selftest() {	# upstream_selftest LABEL CMD...
+	local label=$1 out rc heap sect tested=0
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	diag <<<"$out"
+	for heap in $(sed -n 's/^\(# \)\{0,1\}Testing heap: //p' <<<"$out"); do
+		tested=$((tested + 1))
+		sect=$(awk -v h="$heap" '/^(# )?Testing heap: /{on = ($NF == h)} on' <<<"$out")
+		if grep -qE '^not ok|FAIL' <<<"$sect"; then
+			emit not-ok "upstream dmabuf-heap selftest: $label heap $heap"
+		elif grep -qiE 'skip' <<<"$sect" && [ "${CI:-}" = true ]; then
+			emit not-ok "upstream dmabuf-heap selftest: $label heap $heap (skipped a case)"
+		else
+			emit ok "upstream dmabuf-heap selftest: $label heap $heap"
+		fi
+	done
+	[ "$tested" -gt 0 ] || emit not-ok "upstream dmabuf-heap selftest: $label tested no heap"
+	[ "$rc" = 0 ] || emit not-ok "upstream dmabuf-heap selftest: $label exited with $rc"
+}
+
 # Close an area: its plan, and its status for the runner.
 finish() {
 	echo "1..$n"

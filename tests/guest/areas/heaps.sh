@@ -50,25 +50,7 @@ load_heaps >/dev/null || emit not-ok "modules: heaplab heaps not loaded after th
 
 # The upstream kselftest, built unmodified from the kernel source package,
 # against the upstream heaps and against ours bind-mounted over
-# /dev/dma_heap in a private mount namespace.
-upstream_selftest() {	# upstream_selftest LABEL CMD...
-	local label=$1 out rc heap sect
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	diag <<<"$out"
-	for heap in $(sed -n 's/^Testing heap: //p' <<<"$out"); do
-		sect=$(awk -v h="$heap" '/^Testing heap: /{on = ($3 == h)} on' <<<"$out")
-		if grep -q FAIL <<<"$sect"; then
-			emit not-ok "upstream dmabuf-heap selftest: $label heap $heap"
-		elif grep -qi skip <<<"$sect" && [ "${CI:-}" = true ]; then
-			emit not-ok "upstream dmabuf-heap selftest: $label heap $heap (skipped a case)"
-		else
-			emit ok "upstream dmabuf-heap selftest: $label heap $heap"
-		fi
-	done
-	[ "$rc" = 0 ] || emit not-ok "upstream dmabuf-heap selftest: $label exited with $rc"
-}
+# /dev/dma_heap in a private mount namespace (upstream_selftest: lib.sh).
 upstream_selftest upstream "$tdir/dmabuf-heap"
 upstream_selftest heaplab unshare -m sh -c \
 	'mount --bind /dev/heaplab /dev/dma_heap && exec "$0"' "$tdir/dmabuf-heap"
