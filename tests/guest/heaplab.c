@@ -689,13 +689,6 @@ TEST_F_TIMEOUT(heaplab, pool_off_and_on, SLOW)
 	EXPECT_TRUE(hl_pool_wait_full(60));
 }
 
-/*
- * The CMA heap's names: the area's ("reserved" here), as before Linux
- * 6.17, by default; mainline_name=1 adds "default_cma_region", 6.17's,
- * as a second node over the same area. Each node serves allocations and
- * counts its own buffers; unloading takes both nodes away. Asking for no
- * name is refused with EINVAL. Ends with the CMA heap loaded as it was.
- */
 /* Allocate 16 pages through @dev; check @name's pages_held and @other's. */
 static void cma_alloc_through(struct __test_metadata *_metadata, const char *dev,
 			      const char *name, const char *other)
@@ -719,6 +712,13 @@ static void cma_alloc_through(struct __test_metadata *_metadata, const char *dev
 	close(heap);
 }
 
+/*
+ * The CMA heap's names: the area's ("reserved" here), as before Linux
+ * 6.17, by default; mainline_name=1 adds "default_cma_region", 6.17's,
+ * as a second node over the same area. Each node serves allocations and
+ * counts its own buffers; unloading takes both nodes away. Asking for no
+ * name is refused with EINVAL. Ends with the CMA heap loaded as it was.
+ */
 TEST_F_TIMEOUT(heaplab, cma_names, SLOW)
 {
 	LAYOUT("");
