@@ -207,7 +207,10 @@ static int __init cma_heap_init(void)
 
 		info.name = names[i];
 		heap = heaplab_heap_add(&info);
-		/* All names asked for or none: userspace finds one name or the other. */
+		/*
+		 * All the names asked for or none: with one missing, the heap
+		 * would look like a kernel that lacks it.
+		 */
 		if (IS_ERR(heap)) {
 			cma_heap_remove_all();
 			return PTR_ERR(heap);
