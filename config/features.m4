@@ -8,7 +8,10 @@
 AC_DEFUN([HEAPLAB_FEATURE], [
 	AC_ARG_ENABLE([$1], AS_HELP_STRING([--disable-$1], [do not build $2]),
 		[enable_$1=$enableval], [enable_$1=yes])
-	AS_IF([test "$enable_$1" = no], [heaplab_why_$1="disabled by --disable-$1"])
+	AS_IF([test "$heaplab_config" = kernel],
+	      [enable_$1=no; heaplab_why_$1="not configured (--with-config=kernel)"])
+	AS_IF([test "$enable_$1" = no && test -z "$heaplab_why_$1"],
+	      [heaplab_why_$1="disabled by --disable-$1"])
 ])
 
 AC_DEFUN([HEAPLAB_FEATURES], [
@@ -34,8 +37,10 @@ AC_DEFUN([HEAPLAB_FEATURES], [
 		       AC_MSG_ERROR([reports/ needs them: apt-get install python3-matplotlib python3-numpy python3-scipy python3-jsonschema])])
 	])
 	dnl lib/ writes the "machine" block of every tool's JSON.
-	PKG_CHECK_MODULES([JSONC], [json-c], [],
-		[AC_MSG_ERROR([json-c not found (JSON output of lib/, bench/, stress/, bpf/): apt-get install libjson-c-dev])])
+	AS_IF([test "$heaplab_config" = all], [
+		PKG_CHECK_MODULES([JSONC], [json-c], [],
+			[AC_MSG_ERROR([json-c not found (JSON output of lib/, bench/, stress/, bpf/): apt-get install libjson-c-dev])])
+	])
 
 	AM_CONDITIONAL([ENABLE_BENCH], [test "$enable_bench" = yes])
 	AM_CONDITIONAL([ENABLE_BPF], [test "$enable_bpf" = yes])
@@ -49,6 +54,7 @@ AC_DEFUN([HEAPLAB_USERSPACE_FLAGS], [
 	dnl Test programs run under ASan/UBSan in the guest.
 	HEAPLAB_TEST_CFLAGS=
 	STRESS_SAN_CFLAGS=
+	AS_IF([test "$heaplab_config" = kernel], [enable_sanitizers=no])
 	AS_IF([test "$enable_sanitizers" = yes], [
 		save_CFLAGS=$CFLAGS
 		CFLAGS="$CFLAGS -fsanitize=address,undefined"
@@ -69,14 +75,16 @@ AC_DEFUN([HEAPLAB_USERSPACE_FLAGS], [
 
 	dnl The kselftest harness comes from the kernel source package at build
 	dnl time; heaplab carries no copy of it.
-	AC_MSG_CHECKING([for kselftest_harness.h])
 	KSELFTEST_DIR=
-	for d in "$LINUX/tools/testing/selftests" "`$srcdir/vm/build-kernel --kernel $HEAPLAB_SERIES --print-src debug 2>/dev/null`/tools/testing/selftests"; do
-		AS_IF([test -f "$d/kselftest_harness.h"], [KSELFTEST_DIR=$d; break])
-	done
-	AS_IF([test -n "$KSELFTEST_DIR"], [AC_MSG_RESULT([$KSELFTEST_DIR])], [
-		AC_MSG_RESULT([no])
-		AC_MSG_ERROR([kselftest_harness.h not found in the kernel source: apt-get install linux-source-6.1])])
+	AS_IF([test "$heaplab_config" = all], [
+		AC_MSG_CHECKING([for kselftest_harness.h])
+		for d in "$LINUX/tools/testing/selftests" "`$srcdir/vm/build-kernel --kernel $HEAPLAB_SERIES --print-src debug 2>/dev/null`/tools/testing/selftests"; do
+			AS_IF([test -f "$d/kselftest_harness.h"], [KSELFTEST_DIR=$d; break])
+		done
+		AS_IF([test -n "$KSELFTEST_DIR"], [AC_MSG_RESULT([$KSELFTEST_DIR])], [
+			AC_MSG_RESULT([no])
+			AC_MSG_ERROR([kselftest_harness.h not found in the kernel source: apt-get install linux-source-6.1])])
+	])
 	AC_SUBST([KSELFTEST_DIR])
 ])
 
@@ -84,7 +92,15 @@ AC_DEFUN([HEAPLAB_SUMMARY], [
 	AS_IF([test "$HEAPLAB_TEST_KERNEL" = yes],
 	      [kdesc="heaplab test kernel $LINUX_VERSION (debug: $LINUX_OBJ; perf: built by make bench)"],
 	      [kdesc="$LINUX_VERSION at $LINUX_OBJ"])
-	cat <<_HEAPLAB_EOF
+	AS_IF([test "$heaplab_config" = kernel], [cat <<_HEAPLAB_EOF
+
+heaplab $PACKAGE_VERSION configured for the release modules only (--with-config=kernel)
+  kernel modules:  $kdesc
+  CMA heap:        $HEAPLAB_CMA_HEAP
+
+  make -C kernel modules-release   heaplab_heap, heaplab_system_heap, heaplab_cma_heap
+_HEAPLAB_EOF
+	], [cat <<_HEAPLAB_EOF
 
 heaplab $PACKAGE_VERSION configured
   kernel modules:  $kdesc
@@ -101,4 +117,5 @@ heaplab $PACKAGE_VERSION configured
   make check      boot the debug guest and run the test suite there
   make bench      boot the perf guest and write reports/out/
 _HEAPLAB_EOF
+	])
 ])

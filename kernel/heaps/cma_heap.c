@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * heaplab CMA heap: physically contiguous buffers from the default CMA area,
- * named after that area, as upstream.
+ * heaplab CMA heap: physically contiguous buffers from the default CMA area.
+ *
+ * Its names: before Linux 6.17 the upstream heap took the area's name
+ * ("reserved", "linux,cma", ...), which much userspace hard-codes; 6.17
+ * names it "default_cma_region" and keeps the old name only with
+ * CONFIG_DMABUF_HEAPS_CMA_LEGACY. legacy_name (default Y) and
+ * mainline_name (default N) pick which of the two this heap gets; with
+ * both, two nodes serve the same area.
  *
  * Needs cma_alloc(), cma_release(), cma_get_name(), cma_get_size() and
  * dma_contiguous_default_area exported, which no mainline kernel does
- * (heaplab's test kernel does, see vm/kernel/patches/). Without them, or
- * without a default area (boot with cma=SIZE), the module says why and
- * adds no heap.
+ * (heaplab's test kernel does, see vm/kernel/patches/). Without them,
+ * without CMA in the kernel, or without a default area (boot with
+ * cma=SIZE), the module says why and fails to load with ENODEV.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,11 +29,33 @@
 #include "clear.h"
 #include "heap-helpers.h"
 
+/*
+ * The default is the name heaplab always used, so that nothing written for
+ * it (the test suite among them) sees a heap appear or go.
+ */
+static bool legacy_name = true;
+module_param(legacy_name, bool, 0444);
+MODULE_PARM_DESC(legacy_name,
+		 "add the heap under the CMA area's name, as before Linux 6.17 (default Y)");
+
+static bool mainline_name;
+module_param(mainline_name, bool, 0444);
+MODULE_PARM_DESC(mainline_name,
+		 "also add the heap as default_cma_region, its name from Linux 6.17 (default N)");
+
+#define CMA_HEAP_MAINLINE_NAME	"default_cma_region"
+
 #ifdef HAVE_CMA_EXPORTS
 #include <linux/cma.h>
 #include <linux/dma-map-ops.h>
 
-static struct heaplab_heap *cma_heap;
+/*
+ * One heap per name, all over the one area. Each buffer is accounted on
+ * the heap it came from and freed back through it (buffer->heap), so the
+ * stats of each node are its own and add up to what the area gave out;
+ * the size check and the area's own limits are the area's, shared.
+ */
+static struct heaplab_heap *cma_heaps[2];
 
 static void cma_heap_free(struct heaplab_buffer *buffer)
 {
@@ -137,6 +165,17 @@ static const struct heaplab_heap_ops cma_heap_ops = {
 	.allocate = heaplab_cma_allocate,
 };
 
+static void cma_heap_remove_all(void)
+{
+	int i;
+
+	/* Newest first; an unused slot is NULL, which remove ignores. */
+	for (i = ARRAY_SIZE(cma_heaps) - 1; i >= 0; i--) {
+		heaplab_heap_remove(cma_heaps[i]);
+		cma_heaps[i] = NULL;
+	}
+}
+
 static int __init cma_heap_init(void)
 {
 	struct cma *cma = dma_contiguous_default_area;
@@ -144,27 +183,57 @@ static int __init cma_heap_init(void)
 		.ops = &cma_heap_ops,
 		.owner = THIS_MODULE,
 	};
+	const char *names[2];
+	int i, n = 0;
 
+	if (!legacy_name && !mainline_name) {
+		pr_err("legacy_name=0 and mainline_name=0 leave the heap no name: set one of them\n");
+		return -EINVAL;
+	}
 	if (!cma) {
 		pr_info("no default CMA area (boot with cma=SIZE): no CMA heap\n");
 		return -ENODEV;
 	}
-	info.name = cma_get_name(cma);
+	if (mainline_name)
+		names[n++] = CMA_HEAP_MAINLINE_NAME;
+	/* An area already called so gets one node, not a clash. */
+	if (legacy_name &&
+	    !(n && !strcmp(cma_get_name(cma), CMA_HEAP_MAINLINE_NAME)))
+		names[n++] = cma_get_name(cma);
+
 	info.priv = cma;
-	cma_heap = heaplab_heap_add(&info);
-	return PTR_ERR_OR_ZERO(cma_heap);
+	for (i = 0; i < n; i++) {
+		struct heaplab_heap *heap;
+
+		info.name = names[i];
+		heap = heaplab_heap_add(&info);
+		/*
+		 * All the names asked for or none: with one missing, the heap
+		 * would look like a kernel that lacks it.
+		 */
+		if (IS_ERR(heap)) {
+			cma_heap_remove_all();
+			return PTR_ERR(heap);
+		}
+		cma_heaps[i] = heap;
+	}
+	return 0;
 }
 
 static void __exit cma_heap_exit(void)
 {
-	heaplab_heap_remove(cma_heap);
+	cma_heap_remove_all();
 }
 
 #else /* !HAVE_CMA_EXPORTS */
 
+/* Name the missing piece: a kernel without CMA needs another kernel, not a patch. */
 static int __init cma_heap_init(void)
 {
-	pr_info("this kernel does not export cma_alloc/cma_release/dma_contiguous_default_area: no CMA heap\n");
+	if (!IS_ENABLED(CONFIG_DMA_CMA))
+		pr_info("this kernel has no CMA (CONFIG_DMA_CMA is not set): no CMA heap\n");
+	else
+		pr_info("this kernel does not export cma_alloc/cma_release/dma_contiguous_default_area: no CMA heap\n");
 	return -ENODEV;
 }
 

@@ -24,6 +24,9 @@
 
 #define SLOW 900
 #define SYS_DEV "/dev/heaplab/system"
+/* The CMA heap's names: the area's (the default) and Linux 6.17's. */
+#define CMA_LEGACY "/dev/heaplab/reserved"
+#define CMA_MAINLINE "/dev/heaplab/default_cma_region"
 
 static const char *const mods[] = {
 	"heaplab_heap", "heaplab_system_heap", "heaplab_cma_heap",
@@ -121,6 +124,15 @@ FIXTURE_SETUP(heaplab)
 
 FIXTURE_TEARDOWN(heaplab)
 {
+	/*
+	 * cma_names loads the CMA heap with other names; should it fail
+	 * half-way, the next cases and programs still get the default.
+	 */
+	if (exists("/sys/module/heaplab_heap") &&
+	    (exists(CMA_MAINLINE) || !exists(CMA_LEGACY))) {
+		unload("heaplab_cma_heap");
+		load("heaplab_cma_heap");
+	}
 }
 
 TEST_F_TIMEOUT(heaplab, counters, SLOW)
@@ -675,6 +687,70 @@ TEST_F_TIMEOUT(heaplab, pool_off_and_on, SLOW)
 	close(heap);
 	ASSERT_EQ(0, hl_pool_set(true));
 	EXPECT_TRUE(hl_pool_wait_full(60));
+}
+
+/* Allocate 16 pages through @dev; check @name's pages_held and @other's. */
+static void cma_alloc_through(struct __test_metadata *_metadata, const char *dev,
+			      const char *name, const char *other)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	long long held, held_other = other ? hl_heap_stat(other, "pages_held") : 0;
+	int heap, buf;
+
+	heap = open(dev, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, heap) TH_LOG("%s: %s", dev, strerror(errno));
+	held = hl_heap_stat(name, "pages_held");
+	ASSERT_LE(0, held) TH_LOG("no stats for %s", name);
+	buf = hl_alloc(heap, 16 * psz, O_RDWR, 0);
+	ASSERT_LE(0, buf) TH_LOG("%s: %s", dev, strerror(errno));
+	EXPECT_EQ(held + 16, hl_heap_stat(name, "pages_held"));
+	if (other)
+		EXPECT_EQ(held_other, hl_heap_stat(other, "pages_held"))
+			TH_LOG("a buffer of %s counted on %s", name, other);
+	close(buf);
+	EXPECT_EQ(held, hl_heap_stat(name, "pages_held"));
+	close(heap);
+}
+
+/*
+ * The CMA heap's names: the area's ("reserved" here), as before Linux
+ * 6.17, by default; mainline_name=1 adds "default_cma_region", 6.17's,
+ * as a second node over the same area. Each node serves allocations and
+ * counts its own buffers; unloading takes both nodes away. Asking for no
+ * name is refused with EINVAL. Ends with the CMA heap loaded as it was.
+ */
+TEST_F_TIMEOUT(heaplab, cma_names, SLOW)
+{
+	LAYOUT("");
+
+	ASSERT_TRUE(exists(CMA_LEGACY)) TH_LOG("the CMA heap is not loaded");
+	EXPECT_FALSE(exists(CMA_MAINLINE)) TH_LOG("the default adds only the area's name");
+
+	ASSERT_EQ(0, unload("heaplab_cma_heap")) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, load_with("heaplab_cma_heap", "mainline_name=1"))
+		TH_LOG("mainline_name=1: %s", strerror(errno));
+	EXPECT_TRUE(exists(CMA_LEGACY));
+	EXPECT_TRUE(exists(CMA_MAINLINE));
+	cma_alloc_through(_metadata, CMA_MAINLINE, "default_cma_region", "reserved");
+	cma_alloc_through(_metadata, CMA_LEGACY, "reserved", "default_cma_region");
+	ASSERT_EQ(0, unload("heaplab_cma_heap")) TH_LOG("%s", strerror(errno));
+	EXPECT_FALSE(exists(CMA_LEGACY));
+	EXPECT_FALSE(exists(CMA_MAINLINE));
+
+	ASSERT_EQ(0, load_with("heaplab_cma_heap", "mainline_name=1 legacy_name=0"))
+		TH_LOG("legacy_name=0: %s", strerror(errno));
+	EXPECT_FALSE(exists(CMA_LEGACY));
+	EXPECT_TRUE(exists(CMA_MAINLINE));
+	cma_alloc_through(_metadata, CMA_MAINLINE, "default_cma_region", NULL);
+	ASSERT_EQ(0, unload("heaplab_cma_heap")) TH_LOG("%s", strerror(errno));
+
+	EXPECT_EQ(-1, load_with("heaplab_cma_heap", "legacy_name=0"));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_FALSE(exists("/sys/module/heaplab_cma_heap"));
+
+	ASSERT_EQ(0, load("heaplab_cma_heap")) TH_LOG("%s", strerror(errno));
+	EXPECT_TRUE(exists(CMA_LEGACY));
+	EXPECT_FALSE(exists(CMA_MAINLINE));
 }
 
 /* Unloading the heap gives every pooled page back to the page allocator. */
