@@ -11,18 +11,21 @@ AC_DEFUN([HEAPLAB_NEED_PROG], [
 ])
 
 AC_DEFUN([HEAPLAB_DEPS], [
-	HEAPLAB_NEED_PROG([QEMU], [qemu-system-x86_64], [qemu-system-x86],
-			  [boots the test kernel])
-	HEAPLAB_NEED_PROG([FLOCK], [flock], [util-linux], [serialises kernel builds])
-	HEAPLAB_NEED_PROG([PAHOLE], [pahole], [dwarves], [generates the kernel's BTF])
-	HEAPLAB_NEED_PROG([BISON], [bison], [bison], [kernel build])
-	HEAPLAB_NEED_PROG([FLEX], [flex], [flex], [kernel build])
-	HEAPLAB_NEED_PROG([BC], [bc], [bc], [kernel build])
-	HEAPLAB_NEED_PROG([PERL], [perl], [perl], [checkpatch.pl and the kernel build])
-	AC_CHECK_HEADER([libelf.h], [],
-		[AC_MSG_ERROR([libelf.h not found (kernel build, objtool): apt-get install libelf-dev])])
-	AC_CHECK_HEADER([openssl/ssl.h], [],
-		[AC_MSG_ERROR([openssl headers not found (kernel build): apt-get install libssl-dev])])
+	dnl Host mode (--without-kernel) builds no kernel and boots nothing.
+	AS_IF([test "$with_kernel" = yes], [
+		HEAPLAB_NEED_PROG([QEMU], [qemu-system-x86_64], [qemu-system-x86],
+				  [boots the test kernel])
+		HEAPLAB_NEED_PROG([FLOCK], [flock], [util-linux], [serialises kernel builds])
+		HEAPLAB_NEED_PROG([PAHOLE], [pahole], [dwarves], [generates the kernel's BTF])
+		HEAPLAB_NEED_PROG([BISON], [bison], [bison], [kernel build])
+		HEAPLAB_NEED_PROG([FLEX], [flex], [flex], [kernel build])
+		HEAPLAB_NEED_PROG([BC], [bc], [bc], [kernel build])
+		HEAPLAB_NEED_PROG([PERL], [perl], [perl], [checkpatch.pl and the kernel build])
+		AC_CHECK_HEADER([libelf.h], [],
+			[AC_MSG_ERROR([libelf.h not found (kernel build, objtool): apt-get install libelf-dev])])
+		AC_CHECK_HEADER([openssl/ssl.h], [],
+			[AC_MSG_ERROR([openssl headers not found (kernel build): apt-get install libssl-dev])])
+	])
 	dnl Debian's matplotlib/numpy/scipy live under /usr/bin/python3; the first
 	dnl python3 on PATH may be another build without them.
 	AC_ARG_VAR([HEAPLAB_PYTHON], [Python with matplotlib, numpy, scipy (default /usr/bin/python3)])
