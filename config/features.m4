@@ -120,6 +120,7 @@ AC_DEFUN([HEAPLAB_SUMMARY], [
 	      [test "$HEAPLAB_TEST_KERNEL" = yes],
 	      [kdesc="heaplab test kernel $LINUX_VERSION (debug: $LINUX_OBJ; perf: built by make bench)"],
 	      [kdesc="$LINUX_VERSION at $LINUX_OBJ"])
+	AS_IF([test "$with_kernel" = yes], [btfdesc=$LINUX_OBJ/vmlinux], [btfdesc=$VMLINUX_BTF])
 	cat <<_HEAPLAB_EOF
 
 heaplab $PACKAGE_VERSION configured
@@ -128,7 +129,7 @@ _HEAPLAB_EOF
 	AS_IF([test "$with_kernel" = yes], [echo "  CMA heap:        $HEAPLAB_CMA_HEAP"])
 	cat <<_HEAPLAB_EOF
   bench/:          ${heaplab_why_bench:-enabled (heaplab-bench; make bench)}
-  bpf/:            ${heaplab_why_bpf:-enabled (heaptrace, cmatrace: clang, bpftool, libbpf; types from $VMLINUX_BTF)}
+  bpf/:            ${heaplab_why_bpf:-enabled (heaptrace, cmatrace: clang, bpftool, libbpf; types from $btfdesc)}
   stress/:         ${heaplab_why_stress:-enabled (heaplab-stress; make stress)}
   reports/:        ${heaplab_why_reports:-enabled (heaplab report/compare/validate/run)}
   test sanitizers: $enable_sanitizers (ASan + UBSan on test programs)
