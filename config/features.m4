@@ -23,17 +23,17 @@ AC_DEFUN([HEAPLAB_FEATURES], [
 	dnl CO-RE needs the types of a kernel: the test kernel's vmlinux, or in
 	dnl host mode the running kernel's BTF. Without it the tracers are left
 	dnl out (a warning: the rest of host mode works without them).
-	VMLINUX_BTF='$(LINUX_OBJ)/vmlinux'
+	AC_ARG_VAR([VMLINUX_BTF], [host mode: the kernel BTF bpf/ is built with (default /sys/kernel/btf/vmlinux, the running kernel's)])
+	AS_IF([test "$with_kernel" = yes], [VMLINUX_BTF='$(LINUX_OBJ)/vmlinux'],
+	      [: ${VMLINUX_BTF:=/sys/kernel/btf/vmlinux}])
 	AS_IF([test "$enable_bpf" = yes && test "$with_kernel" = no], [
-		VMLINUX_BTF=/sys/kernel/btf/vmlinux
-		AC_MSG_CHECKING([for the running kernel's BTF])
+		AC_MSG_CHECKING([for the kernel BTF])
 		AS_IF([test -r "$VMLINUX_BTF"], [AC_MSG_RESULT([$VMLINUX_BTF])], [
 			AC_MSG_RESULT([no])
 			enable_bpf=no
 			heaplab_why_bpf="off: $VMLINUX_BTF missing (CONFIG_DEBUG_INFO_BTF), no vmlinux.h for the tracers"
 			AC_MSG_WARN([bpf/ tracers not built: $VMLINUX_BTF missing (kernel without CONFIG_DEBUG_INFO_BTF)])])
 	])
-	AC_SUBST([VMLINUX_BTF])
 	AS_IF([test "$enable_bpf" = yes], [
 		HEAPLAB_NEED_PROG([CLANG], [clang], [clang], [compiles bpf/*.bpf.c])
 		HEAPLAB_NEED_PROG([BPFTOOL], [bpftool], [bpftool], [vmlinux.h and skeletons])
