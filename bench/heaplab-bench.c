@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "bench.h"
 
@@ -83,12 +84,41 @@ static int list(int argc, char **argv)
 	return hl_doc_write(root, NULL) ? 1 : 0;
 }
 
+/*
+ * machine [PATH...]: the "machine" block every document starts with (the
+ * heaps under /dev/dma_heap and /dev/heaplab among it), and which
+ * implementation serves each PATH: what heaplab run asks before it runs.
+ */
+static int machine(int argc, char **argv)
+{
+	struct json_object *root = json_object_new_object(), *arr;
+	struct stat st;
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (argv[i][0] == '-' || stat(argv[i], &st) || !S_ISCHR(st.st_mode))
+			hl_die("machine: '%s' is not a heap device (usage: heaplab-bench machine [PATH...])",
+			       argv[i]);
+	hl_doc_add_str(root, "schema", SCHEMA);
+	json_object_object_add(root, "machine", hl_machine_json());
+	arr = hl_doc_add_array(root, "heaps");
+	for (i = 1; i < argc; i++) {
+		struct json_object *h = json_object_new_object();
+
+		hl_doc_add_str(h, "path", argv[i]);
+		hl_doc_add_str(h, "impl", hl_impl_name(hl_heap_impl(argv[i])));
+		json_object_array_add(arr, h);
+	}
+	return hl_doc_write(root, NULL) ? 1 : 0;
+}
+
 static void usage(FILE *f)
 {
 	const struct harness *const *p, *t;
 
 	fprintf(f, "usage: heaplab-bench HARNESS [options]\n"
-		"       heaplab-bench list [--json]\n\nharnesses:\n");
+		"       heaplab-bench list [--json]\n"
+		"       heaplab-bench machine [PATH...]   this machine and its heaps, as JSON\n\nharnesses:\n");
 	for_each_harness(t, p)
 		fprintf(f, "  %-12s %s (default sizes %s)\n", t->name, t->help, t->default_sizes);
 	fprintf(f, "\noptions:\n"
@@ -288,6 +318,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "list"))
 		return list(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "machine"))
+		return machine(argc - 1, argv + 1);
 	t = find_harness(argv[1]);
 	if (!t)
 		hl_die("unknown harness '%s' (see heaplab-bench --help)", argv[1]);

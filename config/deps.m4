@@ -27,7 +27,9 @@ AC_DEFUN([HEAPLAB_NEED_PROG], [
 ])
 
 AC_DEFUN([HEAPLAB_DEPS], [
-	AS_IF([test "$heaplab_config" = all], [
+	dnl Host mode (--without-kernel) builds no kernel and boots nothing; a
+	dnl kernel-only configure (DKMS) boots nothing either.
+	AS_IF([test "$heaplab_config" = all && test "$with_kernel" = yes], [
 		HEAPLAB_NEED_PROG([QEMU], [qemu-system-x86_64], [qemu-system-x86],
 				  [boots the test kernel])
 		HEAPLAB_NEED_PROG([FLOCK], [flock], [util-linux], [serialises kernel builds])
@@ -40,11 +42,13 @@ AC_DEFUN([HEAPLAB_DEPS], [
 			[AC_MSG_ERROR([libelf.h not found (kernel build, objtool): apt-get install libelf-dev])])
 		AC_CHECK_HEADER([openssl/ssl.h], [],
 			[AC_MSG_ERROR([openssl headers not found (kernel build): apt-get install libssl-dev])])
-		dnl Debian's matplotlib/numpy/scipy live under /usr/bin/python3; the first
-		dnl python3 on PATH may be another build without them.
-		AC_ARG_VAR([HEAPLAB_PYTHON], [Python with matplotlib, numpy, scipy (default /usr/bin/python3)])
-		: ${HEAPLAB_PYTHON:=/usr/bin/python3}
-		AS_IF([test -x "$HEAPLAB_PYTHON"], [],
-		      [AC_MSG_ERROR([$HEAPLAB_PYTHON not found: apt-get install python3])])
+	])
+	AS_IF([test "$heaplab_config" = all], [
+	dnl Debian's matplotlib/numpy/scipy live under /usr/bin/python3; the first
+	dnl python3 on PATH may be another build without them.
+	AC_ARG_VAR([HEAPLAB_PYTHON], [Python with matplotlib, numpy, scipy (default /usr/bin/python3)])
+	: ${HEAPLAB_PYTHON:=/usr/bin/python3}
+	AS_IF([test -x "$HEAPLAB_PYTHON"], [],
+	      [AC_MSG_ERROR([$HEAPLAB_PYTHON not found: apt-get install python3])])
 	])
 ])

@@ -9,7 +9,65 @@
 # result and defines HAVE_* in kernel/heaplab_config.h, which Kbuild
 # force-includes into every module source.
 
+dnl --without-kernel (host mode): userspace only, for the machine in front of
+dnl the user; no kernel tree, no API checks, no modules, no test kernel.
+AC_DEFUN([HEAPLAB_ARG_KERNEL], [
+	AC_ARG_WITH([kernel],
+		AS_HELP_STRING([--without-kernel],
+			[host mode: build only the userspace (lib, bench, stress, bpf, reports) for this machine]),
+		[with_kernel=$withval], [with_kernel=yes])
+	AS_CASE([$with_kernel], [yes|no], [],
+		[AC_MSG_ERROR([--with-kernel takes no value (got '$with_kernel'); --without-kernel for host mode])])
+	AS_IF([test "$with_kernel" = no && test "$heaplab_config" = kernel],
+		[AC_MSG_ERROR([--without-kernel and --with-config=kernel exclude each other: one builds only the userspace, the other only the modules])])
+	HEAPLAB_WITH_KERNEL=$with_kernel
+	AC_SUBST([HEAPLAB_WITH_KERNEL])
+	AM_CONDITIONAL([WITH_KERNEL], [test "$with_kernel" = yes])
+])
+
 AC_DEFUN([HEAPLAB_KERNEL], [
+	AS_IF([test "$with_kernel" = yes], [HEAPLAB_KERNEL_TREE], [
+		AS_IF([test -n "$with_linux$with_linux_obj"],
+			[AC_MSG_ERROR([--without-kernel builds no modules: drop --with-linux/--with-linux-obj])])
+		HEAPLAB_TEST_KERNEL=no
+		LINUX_VERSION=
+	])
+	AC_SUBST([LINUX])
+	AC_SUBST([LINUX_OBJ])
+	AC_SUBST([LINUX_OBJ_PERF])
+	AC_SUBST([LINUX_VERSION])
+	AC_SUBST([HEAPLAB_TEST_KERNEL])
+	AM_CONDITIONAL([TEST_KERNEL], [test "$HEAPLAB_TEST_KERNEL" = yes])
+	HEAPLAB_UAPI_HEADERS
+])
+
+dnl The UAPI headers userspace compiles against (linux/dma-buf.h, drm/drm.h):
+dnl the target kernel's `make headers` output, or in host mode the system's.
+dnl Debian's linux-libc-dev leaves drm/ to libdrm-dev, which puts it under
+dnl libdrm/: a link build/uapi/drm to it keeps the sources' <drm/drm.h>.
+AC_DEFUN([HEAPLAB_UAPI_HEADERS], [
+	AS_IF([test "$with_kernel" = yes], [UAPI_CPPFLAGS='-isystem $(LINUX_OBJ)/usr/include'], [
+		UAPI_CPPFLAGS=
+		AC_CHECK_HEADER([linux/dma-buf.h], [],
+			[AC_MSG_ERROR([linux/dma-buf.h not found: apt-get install linux-libc-dev])])
+		AC_CHECK_HEADER([drm/drm.h], [], [
+			AC_MSG_CHECKING([for drm.h of libdrm-dev])
+			drmdir=`$PKG_CONFIG --variable=includedir libdrm 2>/dev/null`/libdrm
+			AS_IF([test -f "$drmdir/drm.h"], [
+				AC_MSG_RESULT([$drmdir])
+				mkdir -p build/uapi
+				rm -f build/uapi/drm
+				ln -s "$drmdir" build/uapi/drm
+				UAPI_CPPFLAGS="-isystem `pwd`/build/uapi"
+			], [
+				AC_MSG_RESULT([no])
+				AC_MSG_ERROR([drm/drm.h not found (vgem import in lib/ and stress/): apt-get install libdrm-dev])])
+		])
+	])
+	AC_SUBST([UAPI_CPPFLAGS])
+])
+
+AC_DEFUN([HEAPLAB_KERNEL_TREE], [
 	AC_ARG_WITH([linux],
 		AS_HELP_STRING([--with-linux=DIR],
 			[kernel source tree (default: heaplab's own test kernel, see vm/build-kernel)]),
@@ -76,12 +134,6 @@ AC_DEFUN([HEAPLAB_KERNEL], [
 	LINUX=$kernelsrc
 	LINUX_OBJ=$kernelbuild
 	LINUX_OBJ_PERF=$kernelbuild_perf
-	AC_SUBST([LINUX])
-	AC_SUBST([LINUX_OBJ])
-	AC_SUBST([LINUX_OBJ_PERF])
-	AC_SUBST([LINUX_VERSION])
-	AC_SUBST([HEAPLAB_TEST_KERNEL])
-	AM_CONDITIONAL([TEST_KERNEL], [test "$HEAPLAB_TEST_KERNEL" = yes])
 
 	HEAPLAB_KERNEL_CHECKS
 ])

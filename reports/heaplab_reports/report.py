@@ -209,7 +209,7 @@ def _ratio_cell(x):
     return f"{x:.2f}"
 
 
-def write_html(rs, outdir, made, extra):
+def write_html(rs, outdir, made, extra, first=()):
     mach = data.machine(rs)
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>heaplab bench report</title>",
              "<style>body{font-family:sans-serif;max-width:1300px;margin:auto}"
@@ -223,6 +223,8 @@ def write_html(rs, outdir, made, extra):
              "<p>All figures come from one boot. Under emulation an absolute time means little:"
              " read the ratios heaplab / upstream (below 1: heaplab is faster) and the distance"
              " to the memset limit.</p>"]
+    for title, body in first:
+        parts.append(f"<h2>{html.escape(title)}</h2>{body}")
     for name in made:
         parts.append(f"<h2>{html.escape(name[:-4].replace('_', ' '))}</h2><img src='{name}'>")
     tools = {}
@@ -325,8 +327,9 @@ def stress_section(docs):
     return out
 
 
-def report(rs, outdir, docs=()):
-    """docs: heaplab-stress, heaptrace and cmatrace documents (data.load_side)."""
+def report(rs, outdir, docs=(), extra=()):
+    """docs: heaplab-stress, heaptrace and cmatrace documents (data.load_side);
+    extra: (title, html) sections to put first (heaplab run's machine)."""
     os.makedirs(outdir, exist_ok=True)
     made = []
     for fn in (plot_latency, plot_cdf, plot_zero, plot_mmap, plot_concurrency, plot_pressure):
@@ -344,5 +347,5 @@ def report(rs, outdir, docs=()):
     with open(os.path.join(outdir, "ratios.txt"), "w") as f:
         f.write(text)
     write_html(rs, outdir, made, pool.section(rs) + trace.sections(rs, heaptraces, cmatraces)
-               + stress_section(stress))
+               + stress_section(stress), first=list(extra))
     return made, text
