@@ -377,7 +377,7 @@ static const struct {
 
 #define NR_PROG_KINDS (sizeof(prog_kinds) / sizeof(prog_kinds[0]))
 
-int enable_programs(struct bpf_object *obj, const char *func,
+int enable_programs(struct bpf_object *obj, const char *func, const char *sym,
 		    enum attach_how how)
 {
 	char name[256];
@@ -393,11 +393,13 @@ int enable_programs(struct bpf_object *obj, const char *func,
 			continue;
 		bpf_program__set_autoload(p, prog_kinds[i].how == how);
 		on += prog_kinds[i].how == how;
+		if (sym && how == HOW_FENTRY && prog_kinds[i].how == how)
+			bpf_program__set_attach_target(p, 0, sym);
 	}
 	return on;
 }
 
-int attach_programs(struct bpf_object *obj, const char *func,
+int attach_programs(struct bpf_object *obj, const char *func, const char *sym,
 		    enum attach_how how, struct link_set *set)
 {
 	char name[256];
@@ -413,7 +415,10 @@ int attach_programs(struct bpf_object *obj, const char *func,
 		p = bpf_object__find_program_by_name(obj, name);
 		if (!p || !bpf_program__autoload(p))
 			continue;
-		link = bpf_program__attach(p);
+		if (sym && how == HOW_KPROBE)
+			link = bpf_program__attach_kprobe(p, prog_kinds[i].prefix[1] == 'r', sym);
+		else
+			link = bpf_program__attach(p);
 		if (!link)
 			return -errno;
 		grown = realloc(set->links, (set->n + 1) * sizeof(*grown));

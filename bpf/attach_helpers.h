@@ -56,8 +56,11 @@ enum attach_how plan_tracepoint(struct ksyms_btf *k, const char *category,
  * others: fe_/fx_ or kp_/kr_ for functions, tb_ or rt_ for tracepoints.
  * Programs that do not exist in @obj are skipped (a function may have only
  * an entry program). Returns how many programs it turned on.
+ * @sym: the kernel's name for @func when it differs (a function renamed in
+ * a later kernel), else NULL: fentry/fexit programs are pointed at it here,
+ * kprobes when attach_programs() attaches them.
  */
-int enable_programs(struct bpf_object *obj, const char *func,
+int enable_programs(struct bpf_object *obj, const char *func, const char *sym,
 		    enum attach_how how);
 
 /* The links a tool attached, destroyed together (detach). */
@@ -71,7 +74,7 @@ struct link_set {
  * Attach the programs enable_programs() turned on for @func. 0, or a
  * negative errno (after which the links made so far stay in @set).
  */
-int attach_programs(struct bpf_object *obj, const char *func,
+int attach_programs(struct bpf_object *obj, const char *func, const char *sym,
 		    enum attach_how how, struct link_set *set);
 void link_set_destroy(struct link_set *set);
 

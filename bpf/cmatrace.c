@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 	}
 	skel->rodata->targ_tgid = env.pid;
 	for (t = 0; t < NR_TARGETS; t++)
-		enable_programs(skel->obj, targets[t].name, targets[t].how);
+		enable_programs(skel->obj, targets[t].name, NULL, targets[t].how);
 	err = cmatrace_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, TOOL ": loading the BPF programs failed: %s%s\n",
@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (t = 0; t < NR_TARGETS; t++) {
-		err = attach_programs(skel->obj, targets[t].name, targets[t].how, &links);
+		err = attach_programs(skel->obj, targets[t].name, NULL, targets[t].how, &links);
 		if (err) {
 			fprintf(stderr, TOOL ": cannot attach %s to %s: %s%s\n",
 				how_str(targets[t].how), targets[t].name, strerror(-err),

@@ -60,6 +60,8 @@ struct target {
 	enum group group;
 	const char *tp_category;	/* a tracepoint, not a function */
 	const char *why;		/* printed when it is missing */
+	const char *alias;		/* its name in later kernels, tried second */
+	const char *sym;		/* the alias, when that is what was found */
 	enum attach_how how;
 	bool stage;			/* times a stage: off with -L */
 };
@@ -88,7 +90,9 @@ static struct target targets[] = {
 	T("cma_heap_dma_buf_begin_cpu_access", G_UP_CMA, NULL, NULL),
 	T("cma_heap_dma_buf_end_cpu_access", G_UP_CMA, NULL, NULL),
 	T("cma_heap_dma_buf_release", G_UP_CMA, NULL, NULL),
-	S("__alloc_pages", G_SHARED, NULL, NULL),
+	/* 6.10, "mm: enable page allocation tagging": __alloc_pages_noprof() */
+	{ .name = "__alloc_pages", .group = G_SHARED, .stage = true,
+	  .alias = "__alloc_pages_noprof" },
 	S("dma_buf_export", G_SHARED, NULL, NULL),
 	S("get_unused_fd_flags", G_SHARED, NULL, NULL),
 	S("fd_install", G_SHARED, NULL, NULL),
@@ -217,6 +221,11 @@ static int plan(struct ksyms_btf *k, bool on[NR_GROUPS])
 		t->how = t->tp_category ?
 			plan_tracepoint(k, t->tp_category, t->name, env.mode) :
 			plan_func(k, t->name, env.mode);
+		if (t->how == HOW_MISSING && t->alias) {
+			t->how = plan_func(k, t->alias, env.mode);
+			if (t->how != HOW_MISSING)
+				t->sym = t->alias;
+		}
 		if (t->how != HOW_MISSING)
 			continue;
 		if (t->group == G_OPTIONAL) {
@@ -547,7 +556,7 @@ int main(int argc, char **argv)
 	skel->rodata->targ_tgid = env.pid;
 	skel->rodata->targ_stages = !latency_only;
 	for (i = 0; i < NR_TARGETS; i++) {
-		enable_programs(skel->obj, targets[i].name, targets[i].how);
+		enable_programs(skel->obj, targets[i].name, targets[i].sym, targets[i].how);
 		counts[targets[i].how]++;
 	}
 	err = heaptrace_bpf__load(skel);
@@ -561,7 +570,7 @@ int main(int argc, char **argv)
 
 		if (t->how == HOW_MISSING)
 			continue;
-		err = attach_programs(skel->obj, t->name, t->how, &links);
+		err = attach_programs(skel->obj, t->name, t->sym, t->how, &links);
 		if (!err)
 			continue;
 		if (t->group != G_OPTIONAL) {

@@ -43,6 +43,18 @@
  */
 #define NOT_APPLICABLE "not applicable: "
 
+/*
+ * Debian 6.1's harness goes on to a case's body after its FIXTURE_SETUP
+ * skipped (the body then fails on the fixture it never got); 6.12's ends
+ * the case there. XFAIL_ADD, only in the newer harness, tells them apart.
+ * Each case of a fixture whose setup can skip starts with this.
+ */
+#ifdef XFAIL_ADD
+#define SETUP_SKIPPED(m)	0
+#else
+#define SETUP_SKIPPED(m)	((m)->skip)
+#endif
+
 /* The reason HEAPLAB_NOT_APPLICABLE gives for PATH, copied into buf; or NULL. */
 static inline const char *heaplab_not_applicable(const char *path, char *buf, size_t len)
 {

@@ -73,6 +73,8 @@ FIXTURE_VARIANT_ADD(heap, upstream_cma) { .path = "/dev/dma_heap/reserved" };
 
 TEST_F_TIMEOUT(heap, errors, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	struct dma_heap_allocation_data data = { .len = page_size,
 						 .fd_flags = O_RDWR };
 
@@ -122,6 +124,8 @@ TEST_F_TIMEOUT(heap, errors, SLOW)
 /* Older (shorter) and newer (longer) argument sizes, as upstream. */
 TEST_F_TIMEOUT(heap, struct_sizes, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	struct { uint64_t len; uint32_t fd; uint32_t fd_flags; } older = {
 		.len = page_size, .fd_flags = O_RDWR | O_CLOEXEC };
 	struct { uint64_t len; uint32_t fd; uint32_t fd_flags;
@@ -139,6 +143,8 @@ TEST_F_TIMEOUT(heap, struct_sizes, SLOW)
 
 TEST_F_TIMEOUT(heap, sizes, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	size_t len;
 
 	for (len = page_size; len <= 64 * MiB; len *= 4) {
@@ -169,6 +175,8 @@ TEST_F_TIMEOUT(heap, sizes, SLOW)
 /* Freed memory comes back cleared: no data leaks between users. */
 TEST_F_TIMEOUT(heap, zeroed, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	static const size_t lens[] = { 4 * KiB, 64 * KiB, 1 * MiB, 4 * MiB };
 	int round, i;
 
@@ -195,6 +203,8 @@ TEST_F_TIMEOUT(heap, zeroed, SLOW)
 
 TEST_F_TIMEOUT(heap, mmap_ranges, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	size_t len = 16 * page_size;
 	unsigned char *all, *part;
 	int fd, i;
@@ -234,6 +244,8 @@ TEST_F_TIMEOUT(heap, mmap_ranges, SLOW)
 
 TEST_F_TIMEOUT(heap, sync, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	size_t len = 4 * page_size;
 	unsigned char *p;
 	int fd;
@@ -262,6 +274,8 @@ TEST_F_TIMEOUT(heap, sync, SLOW)
 /* vgem imports the buffer: attach and map_dma_buf, then detach. */
 TEST_F_TIMEOUT(heap, vgem_import, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	struct drm_prime_handle import = { 0 };
 	struct drm_gem_close gclose = { 0 };
 	size_t len = 1 * MiB;
@@ -296,6 +310,8 @@ TEST_F_TIMEOUT(heap, vgem_import, SLOW)
  */
 TEST_F_TIMEOUT(heap, kernel_vmap, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	const char *knob = "/sys/kernel/debug/heaplab_smoke/vmap";
 	size_t len = 64 * page_size;
 	unsigned char *p;
@@ -351,6 +367,8 @@ static int exec_fd_open(int fd)
 
 TEST_F_TIMEOUT(heap, cloexec, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	int a = hl_alloc(self->fd, page_size, O_RDWR | O_CLOEXEC, 0);
 	int b = hl_alloc(self->fd, page_size, O_RDWR, 0);
 
@@ -380,6 +398,8 @@ TEST_F_TIMEOUT(heap, cloexec, SLOW)
 
 TEST_F_TIMEOUT(heap, dup_close_fork, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	size_t len = 8 * page_size;
 	unsigned char *p;
 	int fd, fd2, status;
@@ -409,6 +429,8 @@ TEST_F_TIMEOUT(heap, dup_close_fork, SLOW)
 
 TEST_F_TIMEOUT(heap, scm_rights, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	char cbuf[CMSG_SPACE(sizeof(int))], byte = 'x';
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
@@ -474,6 +496,8 @@ FIXTURE_VARIANT_ADD(oversize, upstream_cma) { .path = "/dev/dma_heap/reserved" }
 
 TEST_F_TIMEOUT(oversize, enomem, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	struct sysinfo si;
 	long long kills = hl_oom_kills();
 	uint64_t ram;
@@ -508,6 +532,8 @@ static long long cma_used_pages(const char *heap_path)
 
 TEST_F_TIMEOUT(cma, pages_return, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	const size_t len = 32 * MiB;
 	long long before;
 	int round, fd;
@@ -538,6 +564,8 @@ FIXTURE_VARIANT_ADD(killable, upstream_system) { .path = "/dev/dma_heap/system" 
 
 TEST_F_TIMEOUT(killable, sigkill, SLOW)
 {
+	if (SETUP_SKIPPED(_metadata))
+		return;
 	const size_t len = 192 * MiB;
 	double t0, full, killed_at, reaped;
 	int fd, status, ready[2];

@@ -12,7 +12,7 @@
 #
 #   stock.sh BUILDDIR STOCKDIR
 #   BUILDDIR: the configured tree (test programs, heaplab-bench, reports)
-#   STOCKDIR: tests/stock-check's per-kernel directory: kernel/ (the test
+#   STOCKDIR: tests/stock-check's per-kernel directory: tree/ (the test
 #             module heaplab_smoke built for this kernel), dmabuf-heap
 set -u
 builddir=${1:?usage: stock.sh BUILDDIR STOCKDIR}
@@ -48,9 +48,10 @@ else
 	if modprobe heaplab_cma_heap 2>/dev/null; then
 		emit not-ok "modprobe: heaplab_cma_heap loaded on a kernel without CMA"
 	else
-		dmesg | diag
+		log=$(dmesg)
+		diag <<<"$log"
 		check "modprobe: heaplab_cma_heap refuses to load and its log line says why" \
-			grep -q "heaplab_cma_heap: .*no CMA" <(dmesg)
+			grep -q "heaplab_cma_heap: .*no CMA" <<<"$log"
 	fi
 	not_applicable "heaplab's CMA heap" "$why"
 	na="/dev/heaplab/reserved=$why;/dev/dma_heap/reserved=$why"
@@ -67,7 +68,7 @@ export HEAPLAB_NOT_APPLICABLE=$na
 # vgem imports buffers in both selftests; heaplab_smoke maps them in the
 # kernel (heap.kernel_vmap), built for this kernel by tests/stock-check.
 check "modprobe vgem (the importer of both selftests)" modprobe vgem
-check "insmod heaplab_smoke built for $release" insmod "$stockdir/kernel/build-debug/test/heaplab_smoke.ko"
+check "insmod heaplab_smoke built for $release" insmod "$stockdir/tree/kernel/build-debug/test/heaplab_smoke.ko"
 
 if [ "$ours" = /dev/heaplab ]; then
 	run_tap heaps "$tdir/heaps"
