@@ -25,7 +25,7 @@ BTF = "/sys/kernel/btf/vmlinux"
 # since 6.17. Any name of an area the kernel lists counts too.
 CMA_NAMES = ("reserved", "linux,cma", "default_cma_region")
 SETS = ("all", "ours", "sys", "cma", "-")
-NEEDS = ("heaplab", "root", "bpf")
+NEEDS = ("heaplab", "root", "bpf", "ownzero")
 MODES = ("quick", "full")
 
 
@@ -142,6 +142,9 @@ def plan(matrix, heaps, env):
             why = f"no BTF ({BTF} missing: the kernel lacks CONFIG_DEBUG_INFO_BTF), tracers skipped"
         elif tool and not env["tracers"].get(tool):
             why = f"bpf/{tool} not built (configure left bpf/ out)"
+        elif "ownzero" in m["needs"] and env.get("init_on_alloc"):
+            why = (f"the page allocator zeroes every page ({env['init_on_alloc']}): heaplab"
+                   " leaves its pages to it and has no zeroing of its own to time")
         elif "root" in m["needs"] and not env["root"]:
             why = f"not root: {ROOT_WHY.get(run, 'needs root')}"
         if why:
@@ -278,6 +281,18 @@ def text(desc, left, ran, failed):
     return "\n".join(lines) + "\n"
 
 
+def init_on_alloc(cmdline, config):
+    """Why the page allocator zeroes every page here, or None: the kernel
+    command line's init_on_alloc= wins over the build's default."""
+    for tok in cmdline.split():
+        if tok.startswith("init_on_alloc="):
+            v = tok.split("=", 1)[1]
+            return f"{tok} on the kernel command line" if v in ("1", "on", "y") else None
+    if "CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y" in config.splitlines():
+        return "CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y in this kernel's build"
+    return None
+
+
 def probe_machine(bench, extra):
     p = subprocess.run([bench, "machine", *extra], capture_output=True, text=True)
     if p.returncode:
@@ -310,7 +325,9 @@ def main(a):
     os.makedirs(os.path.join(out, "logs"), exist_ok=True)
     tracers = find_tracers(bench)
     env = {"root": os.geteuid() == 0, "btf": os.path.exists(BTF), "perf": perf_problem(),
-           "tracers": tracers, "out": out}
+           "tracers": tracers, "out": out,
+           "init_on_alloc": init_on_alloc(_read("/proc/cmdline"),
+                                          _read(f"/boot/config-{os.uname().release}"))}
     matrix = read_matrix(a.matrix or matrix_path(), "quick" if a.quick else "full")
     runs, left = plan(matrix, heaps, env)
     for item, why in left:

@@ -106,6 +106,18 @@ class Plan(unittest.TestCase):
         self.assertIn("--perf", zero["args"])
         self.assertNotIn("/dev/dma_heap/system", zero["args"])
 
+    def test_init_on_alloc_leaves_zero_out(self):
+        """the page allocator zeroes every page (Debian's kernels): zero is left out, saying why"""
+        why = hostrun.init_on_alloc("ro quiet", "CONFIG_X=y\nCONFIG_INIT_ON_ALLOC_DEFAULT_ON=y\n")
+        self.assertIn("CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y", why)
+        runs, left = hostrun.plan(quick(), [HL_SYS, HL_CMA, UP_SYS, UP_CMA], env(init_on_alloc=why))
+        self.assertNotIn("zero", [r["name"] for r in runs])
+        self.assertEqual([k for k, _ in left], ["zero"])
+        self.assertIn("page allocator zeroes every page", left[0][1])
+        self.assertIsNone(hostrun.init_on_alloc("init_on_alloc=0",
+                                                "CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y\n"))
+        self.assertIn("command line", hostrun.init_on_alloc("init_on_alloc=1", ""))
+
     def test_user_without_btf_perf_or_cma(self):
         """not root, no BTF, no perf, no CMA heap: each left out with its reason"""
         runs, left = hostrun.plan(quick(), [UP_SYS], env(root=False, btf=False,
