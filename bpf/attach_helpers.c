@@ -349,6 +349,21 @@ enum attach_how plan_func(struct ksyms_btf *k, const char *func,
 	return HOW_MISSING;
 }
 
+enum attach_how plan_func_renamed(struct ksyms_btf *k, const char *name,
+				  const char *alias, enum attach_mode mode,
+				  const char **sym)
+{
+	enum attach_how how = plan_func(k, name, mode);
+
+	*sym = NULL;
+	if (how == HOW_MISSING && alias) {
+		how = plan_func(k, alias, mode);
+		if (how != HOW_MISSING)
+			*sym = alias;
+	}
+	return how;
+}
+
 enum attach_how plan_tracepoint(struct ksyms_btf *k, const char *category,
 				const char *tp, enum attach_mode mode)
 {

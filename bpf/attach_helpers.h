@@ -48,6 +48,14 @@ bool tracepoint_exists(const char *category, const char *name);
  */
 enum attach_how plan_func(struct ksyms_btf *k, const char *func,
 			  enum attach_mode mode);
+/*
+ * plan_func() for a function a later kernel renamed (6.10's _noprof
+ * variants): @name first, then @alias; *@sym is set to @alias when that is
+ * the one found, else NULL (pass it to enable/attach_programs()).
+ */
+enum attach_how plan_func_renamed(struct ksyms_btf *k, const char *name,
+				  const char *alias, enum attach_mode mode,
+				  const char **sym);
 enum attach_how plan_tracepoint(struct ksyms_btf *k, const char *category,
 				const char *tp, enum attach_mode mode);
 

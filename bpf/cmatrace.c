@@ -29,10 +29,13 @@
 static struct {
 	const char *name;
 	const char *tp_category;
+	const char *alias;	/* its name in later kernels, tried second */
+	const char *sym;	/* the alias, when that is what was found */
 	enum attach_how how;
 } targets[] = {
 	{ .name = "cma_alloc" },
-	{ .name = "alloc_contig_range" },
+	/* 6.10, "mm: enable page allocation tagging": alloc_contig_range_noprof() */
+	{ .name = "alloc_contig_range", .alias = "alloc_contig_range_noprof" },
 	{ .name = "cma_alloc_busy_retry", .tp_category = "cma" },
 	{ .name = "mm_migrate_pages", .tp_category = "migrate" },
 };
@@ -216,7 +219,8 @@ int main(int argc, char **argv)
 	for (t = 0; t < NR_TARGETS; t++) {
 		targets[t].how = targets[t].tp_category ?
 			plan_tracepoint(k, targets[t].tp_category, targets[t].name, env.mode) :
-			plan_func(k, targets[t].name, env.mode);
+			plan_func_renamed(k, targets[t].name, targets[t].alias, env.mode,
+					  &targets[t].sym);
 		if (targets[t].how == HOW_MISSING) {
 			fprintf(stderr, TOOL ": %s %s not found in the running kernel%s (CONFIG_CMA=y?)\n",
 				targets[t].tp_category ? "tracepoint" : "function",
@@ -234,7 +238,7 @@ int main(int argc, char **argv)
 	}
 	skel->rodata->targ_tgid = env.pid;
 	for (t = 0; t < NR_TARGETS; t++)
-		enable_programs(skel->obj, targets[t].name, NULL, targets[t].how);
+		enable_programs(skel->obj, targets[t].name, targets[t].sym, targets[t].how);
 	err = cmatrace_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, TOOL ": loading the BPF programs failed: %s%s\n",
@@ -242,7 +246,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (t = 0; t < NR_TARGETS; t++) {
-		err = attach_programs(skel->obj, targets[t].name, NULL, targets[t].how, &links);
+		err = attach_programs(skel->obj, targets[t].name, targets[t].sym, targets[t].how, &links);
 		if (err) {
 			fprintf(stderr, TOOL ": cannot attach %s to %s: %s%s\n",
 				how_str(targets[t].how), targets[t].name, strerror(-err),

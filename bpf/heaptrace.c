@@ -220,12 +220,7 @@ static int plan(struct ksyms_btf *k, bool on[NR_GROUPS])
 		}
 		t->how = t->tp_category ?
 			plan_tracepoint(k, t->tp_category, t->name, env.mode) :
-			plan_func(k, t->name, env.mode);
-		if (t->how == HOW_MISSING && t->alias) {
-			t->how = plan_func(k, t->alias, env.mode);
-			if (t->how != HOW_MISSING)
-				t->sym = t->alias;
-		}
+			plan_func_renamed(k, t->name, t->alias, env.mode, &t->sym);
 		if (t->how != HOW_MISSING)
 			continue;
 		if (t->group == G_OPTIONAL) {
