@@ -273,7 +273,7 @@ static int imp_vmapcheck(struct imp_session *s, u64 seed, u64 step)
 
 	if (!s->dmabuf)
 		return -EBUSY;
-	ret = dma_buf_vmap(s->dmabuf, &map);
+	ret = heaplab_dma_buf_vmap_unlocked(s->dmabuf, &map);
 	if (ret)
 		return ret;
 	ret = dma_buf_begin_cpu_access(s->dmabuf, DMA_FROM_DEVICE);
@@ -292,7 +292,7 @@ static int imp_vmapcheck(struct imp_session *s, u64 seed, u64 step)
 	if (!ret && bad)
 		ret = -EBADMSG;
 out:
-	dma_buf_vunmap(s->dmabuf, &map);
+	heaplab_dma_buf_vunmap_unlocked(s->dmabuf, &map);
 	return ret;
 }
 

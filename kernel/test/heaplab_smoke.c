@@ -83,10 +83,10 @@ static int smoke_vmap_fill(struct dma_buf *dmabuf, u8 value)
 	struct iosys_map a, b;
 	int ret;
 
-	ret = dma_buf_vmap(dmabuf, &a);
+	ret = heaplab_dma_buf_vmap_unlocked(dmabuf, &a);
 	if (ret)
 		return ret;
-	ret = dma_buf_vmap(dmabuf, &b);
+	ret = heaplab_dma_buf_vmap_unlocked(dmabuf, &b);
 	if (ret)
 		goto out_a;
 	/* vmap is refcounted: both maps share one kernel mapping */
@@ -100,9 +100,9 @@ static int smoke_vmap_fill(struct dma_buf *dmabuf, u8 value)
 	memset(a.vaddr, value, dmabuf->size);
 	ret = dma_buf_end_cpu_access(dmabuf, DMA_BIDIRECTIONAL);
 out_b:
-	dma_buf_vunmap(dmabuf, &b);
+	heaplab_dma_buf_vunmap_unlocked(dmabuf, &b);
 out_a:
-	dma_buf_vunmap(dmabuf, &a);
+	heaplab_dma_buf_vunmap_unlocked(dmabuf, &a);
 	return ret;
 }
 

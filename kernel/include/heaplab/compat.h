@@ -90,6 +90,31 @@ static inline void heaplab_dma_buf_unmap_unlocked(struct dma_buf_attachment *att
 }
 
 /*
+ * 6.2, "dma-buf: Add unlocked variant of vmapping functions": a caller
+ * without the reservation lock maps with the _unlocked variants (the plain
+ * ones warn); before, the plain calls took what they needed.
+ */
+static inline int heaplab_dma_buf_vmap_unlocked(struct dma_buf *dmabuf,
+						struct iosys_map *map)
+{
+#ifdef HAVE_DMA_BUF_VMAP_UNLOCKED
+	return dma_buf_vmap_unlocked(dmabuf, map);
+#else
+	return dma_buf_vmap(dmabuf, map);
+#endif
+}
+
+static inline void heaplab_dma_buf_vunmap_unlocked(struct dma_buf *dmabuf,
+						   struct iosys_map *map)
+{
+#ifdef HAVE_DMA_BUF_VMAP_UNLOCKED
+	dma_buf_vunmap_unlocked(dmabuf, map);
+#else
+	dma_buf_vunmap(dmabuf, map);
+#endif
+}
+
+/*
  * 6.7, "mm: shrinker: add infrastructure for dynamically allocating
  * shrinker": the core allocates the shrinker (shrinker_alloc(),
  * shrinker_register(), shrinker_free(), ->private_data). From 6.0 ("mm:
@@ -205,7 +230,11 @@ static inline int heaplab_dma_set_max_seg_size(struct device *dev,
  * the same expression in both places. Expanded only inside TP_fast_assign.
  */
 #ifdef HAVE_ASSIGN_STR_ONE_ARG
-#define heaplab_assign_str(field, src)	__assign_str(field)
+#define heaplab_assign_str(field, src)			\
+	do {						\
+		__assign_str(field);			\
+		(void)(src);				\
+	} while (0)
 #else
 #define heaplab_assign_str(field, src)	__assign_str(field, src)
 #endif
