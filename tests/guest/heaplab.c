@@ -458,7 +458,7 @@ TEST_F_TIMEOUT(heaplab, bench_module_killed, SLOW)
 {
 	const char *dir = "/sys/kernel/debug/heaplab_bench";
 	char path[128];
-	int i, status;
+	int i, t, status;
 
 	LAYOUT("");
 
@@ -485,9 +485,21 @@ TEST_F_TIMEOUT(heaplab, bench_module_killed, SLOW)
 			snprintf(p2, sizeof(p2), "%s/clear_pages", dir);
 			_exit(hl_write_str(p2, "16384") ? 1 : 0);
 		}
-		usleep(2000 + 3000 * i);
-		kill(pid, SIGKILL);
-		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		/*
+		 * Kill once the child is taking pages, not after a fixed
+		 * time: on a starved host the child may not have run yet.
+		 */
+		pid_t done = 0;
+
+		for (t = 0; t < 5000 && hl_read_num(path) <= 0 && !done; t++) {
+			done = waitpid(pid, &status, WNOHANG);
+			usleep(1000);
+		}
+		if (!done) {
+			usleep(1000 * i);
+			kill(pid, SIGKILL);
+			ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		}
 		EXPECT_EQ(0, hl_read_num(path)) TH_LOG("kill %d: pages still held", i);
 	}
 	TH_LOG("%lld runs interrupted while taking pages",
