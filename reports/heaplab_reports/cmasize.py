@@ -285,8 +285,16 @@ def compute(prof, points, slo):
     return out
 
 
-def verdict_line(rec):
-    """One line per heap: the recommendation, or none and why."""
+def verdict_line(rec, here=False):
+    """One line per heap: the recommendation, or none and why; --here: the
+    verdict at the one size this machine has."""
+    if here:
+        if rec["size"] is not None:
+            return (f"{rec['label']}: meets the SLO at this machine's {data.size_label(rec['size'])}"
+                    f" (peak use {mib(rec['peak_used'])}, headroom {mib(rec['margin'])})"
+                    + "".join(f"; note: {n}" for n in rec["notes"]))
+        where = f" at this machine's {data.size_label(rec['at'])}" if rec["at"] else ""
+        return f"{rec['label']}: misses the SLO{where}: {rec['detail']}"
     if rec["size"] is not None:
         s = f"{rec['label']}: {data.size_label(rec['size'])}"
         if rec["margin"] is not None:
@@ -450,15 +458,20 @@ def sections(sweep, prof, points, recs, slo, made):
             f" {esc(prof['description'])}. {esc(profile.summary(prof))}.</p>",
             f"<p>{esc(mode)}; time scale {sweep['time_scale']:g}"
             f"{' (quick)' if sweep['time_scale'] != 1 else ''}; SLO: {esc(slo_text(slo))}."
-            " Each size's figures come from one boot; heaplab's CMA heap and the kernel's"
-            " take turns on the same area.</p>"]
+            + (" The figures come from one replay on this machine's CMA heaps, in turn."
+               if sweep.get("here") else
+               " Each size's figures come from one boot; heaplab's CMA heap and the kernel's"
+               " take turns on the same area.") + "</p>"]
     if prof.get("source"):
         head.append(f"<p>Where the profile's numbers come from: {esc(prof['source'])}</p>")
     out = [("CMA sizing", "".join(head))]
-    out.append(("Recommendation", "<ul>" + "".join(f"<li>{esc(verdict_line(r))}</li>" for r in recs)
-                + "</ul><p>The smallest size at which every CMA class of the profile had at most"
-                " the SLO's failures and its allocation p99 within the SLO; margin = size - the"
-                " area's peak use during the replay.</p>"))
+    here = bool(sweep.get("here"))
+    out.append(("Verdict at this machine's size" if here else "Recommendation",
+                "<ul>" + "".join(f"<li>{esc(verdict_line(r, here))}</li>" for r in recs)
+                + "</ul><p>" + ("Whether" if here else "The smallest size at which") +
+                " every CMA class of the profile had at most the SLO's failures and its"
+                " allocation p99 within the SLO; margin = size - the area's peak use during"
+                " the replay.</p>"))
     for name in made:
         out.append((name[:-4].replace("_", " "), f"<img src='{name}'>"))
     out.append(("Per size: peak use, waste, fragmentation, counters", _table(
@@ -480,7 +493,7 @@ def sections(sweep, prof, points, recs, slo, made):
 
 def text(sweep, prof, recs, slo):
     lines = [f"# heaplab cma-size: {prof['name']} ({sweep['profile']}), {slo_text(slo)}"]
-    lines += [verdict_line(r) for r in recs] or ["no heap gave results"]
+    lines += [verdict_line(r, sweep.get("here")) for r in recs] or ["no heap gave results"]
     return "\n".join(lines) + "\n"
 
 
