@@ -395,6 +395,27 @@ class Command(unittest.TestCase):
                 self.assertIn(msg, p.stderr)
                 self.assertFalse(os.path.exists(out))
 
+    def test_lock_held_by_a_parent(self):
+        """under flock LOCK (as the suite asks of commands that boot) the sweep does not
+        take the lock again, which would wait for itself"""
+        lock = self.env["HEAPLAB_GUEST_LOCK"]
+        open(lock, "w").close()
+        code = ("import sys; sys.path.insert(0, %r); from heaplab_reports import cmasize;"
+                " print(cmasize.held_by_ancestor(%r))" % (os.path.join(TOP, "reports"), lock))
+        p = subprocess.run(["flock", lock, sys.executable, "-c", code], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.stdout.strip(), "True", p.stderr)
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        self.assertEqual(p.stdout.strip(), "False", p.stderr)
+        out = os.path.join(self.t.name, "o")
+        p = subprocess.run(["flock", lock, sys.executable, HEAPLAB, "cma-size",
+                            os.path.join(SHIPPED, "camera.json"), "--sizes", "192M", "--out", out,
+                            "--vm-run", self.vm], capture_output=True, text=True, env=self.env,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("is held by a parent of this command", p.stderr)
+        self.assertNotIn(": flock ", p.stderr)
+
     def test_out_not_empty(self):
         """a used --out is refused before any boot"""
         out = os.path.join(self.t.name, "used")
