@@ -258,6 +258,9 @@ def compute(prof, points, slo):
                "fails": [], "cause": None, "detail": None}
         measured = [r for r in rows if r["meets"] is not None]
         for r in measured:
+            if abs(r["area"] - r["size"]) > max(4 * MiB, r["size"] // 50):
+                rec["notes"].append(f"at {data.size_label(r['size'])} the replay's area is"
+                                    f" {mib(r['area'])}: was cma= applied?")
             if r["odd"]:
                 rec["notes"].append(f"at {data.size_label(r['size'])} the replay attempted "
                                     + ", ".join(r["odd"]))

@@ -267,6 +267,13 @@ class Recommend(unittest.TestCase):
         hl = by_impl(cmasize.compute(camera(), points, SLO))["heaplab"]
         self.assertIn("at 192M the replay attempted preview 239 (the profile plans 240)", hl["notes"])
 
+    def test_area_not_the_size_asked(self):
+        """a replay whose area is not the size the boot asked for is noted"""
+        _, points = sweep_points({"192M"})
+        points = [dict(points[0], size=64 * MiB)]
+        hl = by_impl(cmasize.compute(camera(), points, SLO))["heaplab"]
+        self.assertIn("at 64M the replay's area is 192.0 MiB: was cma= applied?", hl["notes"])
+
     def test_no_result_at_all(self):
         """every boot failed: none, saying so per size"""
         _, points = sweep_points({"64M"})
