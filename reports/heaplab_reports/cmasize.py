@@ -641,6 +641,8 @@ def sweep_main(a, slo, stamp):
         if not os.path.exists(os.path.join(kdir, "heaplab_heap.ko")):
             raise data.BadInput(f"no heaplab modules in {kdir}: make -C kernel modules-{a.variant}"
                                 " (make cma-size does)")
+    if a.timeout is not None and a.timeout <= 0:
+        raise data.BadInput(f"--timeout: {a.timeout}: must be more than 0 (seconds per boot)")
     out = new_out(a.out, f"cma-size-{prof['name']}-{stamp}")
     scale = QUICK_SCALE if a.quick else 1.0
     per_boot = profile.duration_ms(prof) * scale * 2 / 1000

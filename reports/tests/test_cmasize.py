@@ -392,6 +392,7 @@ class Command(unittest.TestCase):
                 ([os.path.join(TESTPROF, "bad-heap-kind.json"), "--sizes", "64M"],
                  'unknown heap kind (cma, system)'),
                 ([cam], "--sizes: missing"),
+                ([cam, "--sizes", "64M", "--timeout", "0"], "--timeout: 0: must be more than 0"),
                 ([cam, "--here", "--sizes", "64M"], "--here replays at this machine's CMA size"),
                 (["--from", SWEEP, cam], "--from DIR takes the profile and sizes"),
                 ([], "give a PROFILE")):
