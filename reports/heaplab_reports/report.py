@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from . import data, goals, pool, trace
-from .tables import table as _table
+from .tables import STYLE, table as _table
 
 import matplotlib
 matplotlib.use("Agg")
@@ -212,10 +212,7 @@ def _ratio_cell(x):
 def write_html(rs, outdir, made, extra, first=()):
     mach = data.machine(rs)
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>heaplab bench report</title>",
-             "<style>body{font-family:sans-serif;max-width:1300px;margin:auto}"
-             "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #bbb;"
-             "padding:2px 6px;text-align:right}td:first-child{text-align:left}"
-             "img{max-width:100%}</style></head><body>",
+             STYLE + "</head><body>",
              "<h1>heaplab bench report</h1>",
              f"<p>Kernel {html.escape(str(mach.get('kernel')))}, {mach.get('cpus')} CPUs, "
              f"{int(mach.get('mem_bytes', 0)) >> 20} MiB; command line "
