@@ -811,12 +811,13 @@ static int parse(struct ctx *c, const char *buf, long len, struct json_object **
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	*doc = json_tokener_parse_ex(tok, buf, (int)len);
 	e = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
 	if (e == json_tokener_continue) {
 		/* a number or literal at the very end: say the input ends here */
 		*doc = json_tokener_parse_ex(tok, "", 1);
 		e = json_tokener_get_error(tok);
+		end = (size_t)len;
 	}
-	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (e == json_tokener_success) {
 		/* only white space may follow the document */
@@ -999,8 +1000,8 @@ int profile_schedule(const struct profile *p, double time_scale, struct schedule
 		}
 	}
 	if (total > PROFILE_MAX_ALLOCS) {
-		snprintf(err, errlen, "profile %s: %s: %.0f allocations in all: more than a replay "
-			 "plays (%d)", p->path, where, total, PROFILE_MAX_ALLOCS);
+		snprintf(err, errlen, "profile %s: %s: %.*g allocations in all: more than a replay "
+			 "plays (%d)", p->path, where, total < 1e15 ? 15 : 3, total, PROFILE_MAX_ALLOCS);
 		return -1;
 	}
 	for (i = 0; i < p->nphases; i++)
