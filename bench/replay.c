@@ -408,7 +408,9 @@ static void track(struct heap_play *h)
 /*
  * The physical address of a buffer's first page, from /proc/self/pagemap
  * once mapped and touched (the upstream CMA heap maps at the first
- * fault): 0, or -1 when unknown (PFNs read as 0 without CAP_SYS_ADMIN).
+ * fault): 0, or -1 when unknown: PFNs read as 0 without CAP_SYS_ADMIN,
+ * and a VM_PFNMAP mapping (the upstream system heap's remap_pfn_range())
+ * is not walked at all.
  */
 static int first_phys(int buf, uint64_t size, uint64_t *pa)
 {
@@ -695,7 +697,8 @@ static int replay_heap(struct opts *o, const char *path, int heap, struct json_o
 	for (k = 0; k < prof->nclasses; k++)
 		if (prof->classes[k].align && prof->classes[k].heap == h.kind && h.cls[k].ok &&
 		    !h.cls[k].misaligned_known) {
-			note(&h, "misaligned: no PFNs in /proc/self/pagemap (root only)");
+			note(&h, "misaligned: /proc/self/pagemap gave no PFN (it does only to root, "
+			     "and never for a buffer mapped as PFNs, as the upstream system heap's)");
 			break;
 		}
 	class_results(o, &h, results);
