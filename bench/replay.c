@@ -296,12 +296,12 @@ static long long free_ranges(const struct area *a, const uint32_t *w, size_t nbi
 		if ((long long)(e - s) << opb > longest)
 			longest = (long long)(e - s) << opb;
 		if (fits && pages) {
-			long long step = 1ll << order, pfn = a->base_pfn + ((long long)s << opb);
-			long long first = (pfn + step - 1) / step * step - a->base_pfn;
+			/* cma_alloc(): the block's PFN a multiple of 2^order, in whole bits */
+			long long unit = order > opb ? 1ll << (order - opb) : 1;
+			long long at = a->base_pfn >> opb, first = (at + (long long)s + unit - 1) /
+								 unit * unit - at;
 
-			/* in bits, rounded up: a block is handed out whole */
-			if ((first + ((1ll << opb) - 1)) >> opb < (long long)e &&
-			    (((first + pages + (1ll << opb) - 1) >> opb) <= (long long)e))
+			if (first + ((pages + (1ll << opb) - 1) >> opb) <= (long long)e)
 				*fits = true;
 		}
 		s = e;

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""The bench area's replays of tests/profiles/ok-replay-counts.json, judged
-on what the profile implies, never on a time. One line per check,
-"ok DESC" or "not-ok DESC: why", for bench.sh to emit.
+"""The bench area's replays, judged on what their profiles imply, never on
+a time. One line per check, "ok DESC" or "not-ok DESC: why", for bench.sh
+to emit.
 
-  check-replay.py REPLAY.json FAST.json
+  check-replay.py REPLAY.json FAST.json FRAGMENT.json
 
-REPLAY.json: the four heaps under the profile's background load; FAST.json:
-heaplab's CMA heap at --time-scale 0.1 without it."""
+REPLAY.json: tests/profiles/ok-replay-counts.json on the four heaps under
+its background load; FAST.json: the same on heaplab's CMA heap at
+--time-scale 0.1 without it; FRAGMENT.json: ok-replay-fragment.json on both
+CMA heaps."""
 import json
 import sys
 
@@ -82,10 +84,29 @@ def areas(doc):
     return bad
 
 
-def main(full, fast):
+def fragment(doc):
+    """a and b alternate 1 MiB, a goes: c's 32 MiB finds 136 MiB free, none of it in one range."""
+    bad = []
+    want = {"a": (120, 120, {}), "b": (120, 120, {}), "c": (2, 0, {"fragmented": 2})}
+    got = {(r["heap"], r["class"]): r for r in doc["results"]}
+    for h in doc["options"]["heaps"]:
+        for c, (allocs, ok, failed) in want.items():
+            r = got.get((h, c))
+            failed = {x: failed.get(x, 0) for x in CAUSES}
+            if not r or (r["allocs"], r["ok"], r["failed"]) != (allocs, ok, failed):
+                bad.append(f"{h} {c}: {r and (r['allocs'], r['ok'], r['failed'])},"
+                           f" want {allocs} {ok} {failed}")
+    for h in doc["heaps"]:
+        if h["min_largest_free"] is None or h["min_largest_free"] >= 32 * MiB:
+            bad.append(f"{h['heap']}: longest free range at least {h['min_largest_free']}")
+    return bad
+
+
+def main(full, fast, frag):
     checks = []
     try:
         doc, quick = json.load(open(full)), json.load(open(fast))
+        fragmented = json.load(open(frag))
     except (OSError, ValueError) as e:
         print(f"not-ok bench: replay: no JSON to judge: {e}")
         return
@@ -104,9 +125,11 @@ def main(full, fast):
         bad.append(f"background {quick['background']}, duration {quick['profile']['duration_ns']}")
     checks.append(("replay --time-scale 0.1 --no-background: the same counts, no load, a tenth"
                    " of the time", bad))
+    checks.append(("replay of a timeline leaving 1 MiB holes: 32 MiB fails as fragmented (not"
+                   " exhausted: 136 MiB free), both CMA heaps", fragment(fragmented)))
     for desc, bad in checks:
         print(f"not-ok bench: {desc}: {'; '.join(bad)}" if bad else f"ok bench: {desc}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])

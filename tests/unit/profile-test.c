@@ -488,6 +488,19 @@ TEST(schedule_timeline)
 	EXPECT_EQ(3000 * MS, s.end_ns);
 	schedule_free(&s);
 	profile_free(p);
+
+	/* the bench area's fragmentation: a and b alternating, a released before c */
+	p = load("ok-replay-fragment.json", err, sizeof(err));
+	ASSERT_NE(NULL, p) TH_LOG("%s", err);
+	ASSERT_EQ(0, profile_schedule(p, 1, &s, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(120u, allocs_of(&s, class_index(p, "a")));
+	EXPECT_EQ(120u, allocs_of(&s, class_index(p, "b")));
+	EXPECT_EQ(2u, allocs_of(&s, class_index(p, "c")));
+	EXPECT_EQ(class_index(p, "a"), s.ev[0].cls);
+	EXPECT_EQ(class_index(p, "b"), s.ev[1].cls);
+	EXPECT_EQ(700 * MS, s.end_ns);
+	schedule_free(&s);
+	profile_free(p);
 }
 
 /* @text as a profile file: its path (free it), or NULL. */

@@ -39,7 +39,8 @@ report_has_all() {	# report_has_all DIR: every file the report writes
 
 host_phase() {
 	local tool f rc1 rc2
-	check_json bench "$bout/check.log" "${files[@]}" "$bout/replay.json" "$bout/replay-fast.json"
+	check_json bench "$bout/check.log" "${files[@]}" "$bout/replay.json" "$bout/replay-fast.json" \
+		"$bout/replay-fragment.json"
 	for tool in "${tools[@]}"; do
 		if json_passed "$bout/$tool.json"; then
 			emit ok "bench: $tool: JSON valid against the schema and consistent"
@@ -47,8 +48,9 @@ host_phase() {
 			emit not-ok "bench: $tool: JSON missing, invalid or inconsistent"
 		fi
 	done
-	if json_passed "$bout/replay.json" && json_passed "$bout/replay-fast.json"; then
-		emit ok "bench: replay: JSON of both runs valid against the schema and consistent (counts add up, headroom agrees with the area)"
+	if json_passed "$bout/replay.json" && json_passed "$bout/replay-fast.json" &&
+	   json_passed "$bout/replay-fragment.json"; then
+		emit ok "bench: replay: JSON of the three runs valid against the schema and consistent (counts add up, headroom agrees with the area)"
 	else
 		emit not-ok "bench: replay: JSON missing, invalid or inconsistent"
 	fi
@@ -59,7 +61,7 @@ host_phase() {
 		*) emit not-ok "${line#not-ok }" ;;
 		esac
 	done < <(/usr/bin/python3 "$srcdir/tests/guest/check-replay.py" "$bout/replay.json" \
-		"$bout/replay-fast.json" 2>&1)
+		"$bout/replay-fast.json" "$bout/replay-fragment.json" 2>&1)
 	f=$bout/report
 	if "${heaplab[@]}" report -o "$f" "${files[@]}" "$bout/heaptrace.json" \
 		"$bout/cmatrace.json" >"$bout/report.log" 2>&1 &&
@@ -131,14 +133,18 @@ guest_phase() {
 
 	# replay: a known profile on the four heaps, under its background load
 	# (page cache, fragmenting anonymous pages, pinned ones), then on
-	# heaplab's CMA heap at a tenth of the time without it. The counts are
-	# judged on the host (check-replay.py).
+	# heaplab's CMA heap at a tenth of the time without it; and a timeline
+	# that leaves the CMA area in 1 MiB holes, on both CMA heaps. The
+	# counts are judged on the host (check-replay.py).
 	if "$bench" replay "$profile" --heap /dev/heaplab/reserved --heap /dev/heaplab/system \
 		--heap /dev/dma_heap/reserved --heap /dev/dma_heap/system --json "$bout/replay.json" \
 		>"$bout/replay.log" 2>&1 &&
 	   "$bench" replay "$profile" --heap /dev/heaplab/reserved --time-scale 0.1 --no-background \
-		--raw --json "$bout/replay-fast.json" >>"$bout/replay.log" 2>&1; then
-		emit ok "bench: replay of a known profile on the four heaps, and at --time-scale 0.1"
+		--raw --json "$bout/replay-fast.json" >>"$bout/replay.log" 2>&1 &&
+	   "$bench" replay "$srcdir/tests/profiles/ok-replay-fragment.json" --heap /dev/heaplab/reserved \
+		--heap /dev/dma_heap/reserved --no-background --time-scale 0.2 \
+		--json "$bout/replay-fragment.json" >>"$bout/replay.log" 2>&1; then
+		emit ok "bench: replay of a known profile on the four heaps, at --time-scale 0.1, and one that fragments the CMA area"
 	else
 		emit not-ok "bench: replay of a known profile failed"
 	fi
