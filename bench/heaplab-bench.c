@@ -134,7 +134,7 @@ static void usage(FILE *f)
 	}
 	fprintf(f, "\noptions:\n"
 		"  --heap PATH      heap device (repeatable; needed by alloc, mmap,\n"
-		"                   concurrency, pressure; zero: heaplab heaps only)\n"
+		"                   concurrency, pressure, replay; zero: heaplab heaps only)\n"
 		"  --sizes LIST     comma-separated sizes, e.g. 4K,1M,64M (4K..4G)\n"
 		"  --iters N        measured iterations (1..100000)\n"
 		"  --warmup N       unmeasured iterations first (0..10000, default 5)\n"
