@@ -480,7 +480,7 @@ static bool check_schema(struct ctx *c, struct json_object *doc)
 	char item[PATH_MAX_LEN];
 	struct json_object *x;
 	const char *s;
-	size_t i;
+	size_t i, n;
 
 	if (!type(c, "", doc, W_OBJ))
 		return false;
@@ -501,7 +501,8 @@ static bool check_schema(struct ctx *c, struct json_object *doc)
 	if (!type(c, "description", x, W_STR))
 		return false;
 	s = json_object_get_string(x);
-	if (!json_object_get_string_len(x) || memchr(s, '\n', (size_t)json_object_get_string_len(x)))
+	n = (size_t)json_object_get_string_len(x);
+	if (!n || memchr(s, '\n', n))
 		return fail_at(c, "description", x, "one line, not empty");
 	field(doc, "name", &x);
 	if (!pattern(c, "name", x, "-"))
@@ -512,7 +513,8 @@ static bool check_schema(struct ctx *c, struct json_object *doc)
 	if (!json_object_array_length(x))
 		return fail_at(c, "phases", x, "at least one phase");
 	for (i = 0; i < json_object_array_length(x); i++)
-		if (!check_phase(c, sub(item, "phases", NULL, (int)i), json_object_array_get_idx(x, i)))
+		if (!check_phase(c, sub(item, "phases", NULL, (int)i),
+				 json_object_array_get_idx(x, i)))
 			return false;
 	if (field(doc, "recording", &x) && !type(c, "recording", x, W_OBJ))
 		return false;

@@ -373,7 +373,7 @@ static enum cause cause_of(struct heap_play *h, uint64_t size, int err)
 	if (err != ENOMEM)
 		return OTHER;
 	if (h->kind == HEAP_SYSTEM)
-		return EXHAUSTED;	/* the system heap has nothing but free memory to run out of */
+		return EXHAUSTED;	/* a system heap runs out of nothing but memory */
 	if (!h->have_area || area_read(&h->area, &st))
 		return OTHER;		/* no area to ask: left_out says so */
 	if (h->area.count - st.used < pages)
@@ -719,7 +719,7 @@ struct background {
 /* The profile's background load, once for every heap. 0, or 1 after a message. */
 static int background_start(struct opts *o, struct background *bg)
 {
-	const char *dir = o->cache_dir ? o->cache_dir : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	const char *tmp = getenv("TMPDIR"), *dir = o->cache_dir ? o->cache_dir : tmp ? tmp : "/tmp";
 	uint64_t mem = (uint64_t)hl_meminfo_kb("MemTotal") * 1024;
 	size_t cache = (size_t)(prof->page_cache * (double)mem) & ~(PAGE - 1);
 	size_t anon = (size_t)(prof->anon * (double)mem) & ~(2 * PAGE - 1);

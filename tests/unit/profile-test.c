@@ -524,7 +524,10 @@ static char *temp_profile(const char *text, size_t len)
 	"{\"name\": \"c\", \"heap\": \"cma\", \"size\": " size ", \"count\": " count \
 	", \"hold_ms\": 0, \"rate_hz\": " rate "}"
 
-/* Rules of C's own (a schedule too big to play), Python's value formats, files that are not JSON. */
+/*
+ * Rules of C's own (a schedule too big to play), Python's value formats,
+ * files that are not JSON.
+ */
 TEST(limits_and_formats)
 {
 	static const struct { const char *text, *want; bool sched; } cases[] = {
@@ -581,7 +584,10 @@ TEST(limits_and_formats)
 	EXPECT_STREQ("profile /tmp: Is a directory", err);
 }
 
-/* Mangled profiles (cut short, bytes changed, spans dropped or doubled): an error line or a profile, never a crash. */
+/*
+ * Mangled profiles (cut short, bytes changed, spans dropped or doubled):
+ * an error line or a profile, never a crash.
+ */
 TEST(mangled_never_crash)
 {
 	char src[512], *text = NULL, *buf, err[1024];
