@@ -35,6 +35,10 @@ struct opts {
 	const char *tracer_args[8];	/* tracer: its own options (--tracer-arg) */
 	int ntracer_args;
 	int rounds;			/* tracer: untraced/traced alternations */
+	const char *input;		/* a harness's input file (.input: replay's PROFILE) */
+	double time_scale;		/* replay: every time of the profile times this */
+	const char *cache_dir;		/* replay: where the page-cache load's file goes */
+	int no_background;		/* replay: play without the profile's background load */
 };
 
 /*
@@ -55,19 +59,29 @@ struct harness {
 	const char *default_sizes;
 	int iters;			/* default --iters */
 	bool needs_heap;		/* at least one --heap */
+	/*
+	 * The file the harness plays, its one argument (usage names it so:
+	 * "PROFILE"); NULL for none. Its input is then the schedule: the
+	 * sizes and round counts (--sizes, --iters, --warmup, --budget) do
+	 * not apply, and default_sizes is NULL.
+	 */
+	const char *input;
 	/* Options of this harness alone ("threads", "fill", ...), NULL-terminated. */
 	const char *const *options;
 	/*
 	 * What names one result, for the checkers: the fields whose every
 	 * combination the run must produce, space-separated. "heap" is each
 	 * --heap ("heap+anon": and "anon" too), "size" each size, "threads"
-	 * each --threads count; "load=idle,pressure" a field's own values.
+	 * each --threads count; "load=idle,pressure" a field's own values;
+	 * "class" each class of the input profile of the heap's kind (replay).
 	 */
 	const char *cases;
 	/* Refuses options that cannot work here (message, non-zero). */
 	int (*check)(const struct opts *o);
 	/* This harness's own options into the JSON's "options". */
 	void (*options_json)(const struct opts *o, struct json_object *opts);
+	/* Fields of its own at the document's top, beside "results" (replay's "heaps"). */
+	void (*doc_json)(const struct opts *o, struct json_object *doc);
 	int (*run)(struct opts *o, struct json_object *results);
 };
 

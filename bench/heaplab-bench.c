@@ -74,7 +74,9 @@ static int list(int argc, char **argv)
 
 		hl_doc_add_str(j, "name", t->name);
 		hl_doc_add_str(j, "help", t->help);
-		hl_doc_add_str(j, "default_sizes", t->default_sizes);
+		hl_doc_add_str(j, "default_sizes", t->default_sizes ? t->default_sizes : "");
+		if (t->input)
+			hl_doc_add_str(j, "input", t->input);
 		hl_doc_add_int(j, "iters", t->iters);
 		hl_doc_add_bool(j, "needs_heap", t->needs_heap);
 		hl_doc_add_strs(j, "options", t->options ? t->options : none, -1);
@@ -116,14 +118,23 @@ static void usage(FILE *f)
 {
 	const struct harness *const *p, *t;
 
-	fprintf(f, "usage: heaplab-bench HARNESS [options]\n"
-		"       heaplab-bench list [--json]\n"
-		"       heaplab-bench machine [PATH...]   this machine and its heaps, as JSON\n\nharnesses:\n");
+	fprintf(f, "usage: heaplab-bench HARNESS [options]\n");
 	for_each_harness(t, p)
-		fprintf(f, "  %-12s %s (default sizes %s)\n", t->name, t->help, t->default_sizes);
+		if (t->input)
+			fprintf(f, "       heaplab-bench %s %s --heap PATH... [options]\n", t->name,
+				t->input);
+	fprintf(f, "       heaplab-bench list [--json]\n"
+		"       heaplab-bench machine [PATH...]   this machine and its heaps, as JSON\n\nharnesses:\n");
+	for_each_harness(t, p) {
+		if (t->input)
+			fprintf(f, "  %-12s %s (sizes from its %s)\n", t->name, t->help, t->input);
+		else
+			fprintf(f, "  %-12s %s (default sizes %s)\n", t->name, t->help,
+				t->default_sizes);
+	}
 	fprintf(f, "\noptions:\n"
 		"  --heap PATH      heap device (repeatable; needed by alloc, mmap,\n"
-		"                   concurrency, pressure; zero: heaplab heaps only)\n"
+		"                   concurrency, pressure, replay; zero: heaplab heaps only)\n"
 		"  --sizes LIST     comma-separated sizes, e.g. 4K,1M,64M (4K..4G)\n"
 		"  --iters N        measured iterations (1..100000)\n"
 		"  --warmup N       unmeasured iterations first (0..10000, default 5)\n"
@@ -142,7 +153,11 @@ static void usage(FILE *f)
 		"  --tracer PATH    tracer: the tracer to attach (bpf/heaptrace)\n"
 		"  --tracer-json F  tracer: its JSON of the last round, into F\n"
 		"  --tracer-arg A   tracer: pass option A to the tracer (repeat, up to 8)\n"
-		"  --rounds N       tracer: untraced/traced alternations (1..100, default 2)\n");
+		"  --rounds N       tracer: untraced/traced alternations (1..100, default 2)\n"
+		"  --time-scale F   replay: every time of the profile times F (default 1;\n"
+		"                   the counts do not change)\n"
+		"  --cache-dir DIR  replay: the page-cache load's file (default $TMPDIR or /tmp)\n"
+		"  --no-background  replay: without the profile's background load\n");
 }
 
 static int add_size(const char *tok, void *arg)
@@ -200,6 +215,18 @@ static void check_harness_only(const struct harness *t, const struct option *lop
 }
 
 /*
+ * A harness with an input takes its sizes and counts from it: --sizes,
+ * --iters, --warmup and --budget would be silently ignored, so refused.
+ */
+static void die_schedule_option(const struct harness *t, const struct option *lopts, int code)
+{
+	for (; lopts->name && lopts->val != code; lopts++)
+		;
+	hl_die("--%s does not apply to %s: its %s gives the sizes and counts", lopts->name,
+	       t->name, t->input);
+}
+
+/*
  * The command line after the harness's name into @o: its defaults, then
  * the options (each checked against the harness), then what it needs.
  */
@@ -223,18 +250,25 @@ static void parse_args(int argc, char **argv, const struct harness *t, struct op
 		{ "tracer-arg", required_argument, NULL, 'A' },
 		{ "rounds", required_argument, NULL, 'R' },
 		{ "oversubscribe", no_argument, NULL, 'O' },
+		{ "time-scale", required_argument, NULL, 'x' },
+		{ "cache-dir", required_argument, NULL, 'C' },
+		{ "no-background", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t budget;
+	char *end;
 	int c;
 
-	parse_sizes(o, t->default_sizes);
+	if (t->default_sizes)
+		parse_sizes(o, t->default_sizes);
 	/* default thread counts: 1, 2, 4 as far as there are CPUs for them */
 	parse_threads(o, ncpus() >= 4 ? "1,2,4" : ncpus() >= 2 ? "1,2" : "1");
 	o->iters = t->iters;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		check_harness_only(t, lopts, c);
+		if (t->input && strchr("snwb", c))
+			die_schedule_option(t, lopts, c);
 		switch (c) {
 		case 'H': hl_opt_heap(o->heaps, &o->nheaps, optarg); break;
 		case 's': parse_sizes(o, optarg); break;
@@ -261,12 +295,27 @@ static void parse_args(int argc, char **argv, const struct harness *t, struct op
 			break;
 		case 'R': o->rounds = (int)hl_parse_range(optarg, 1, 100, "--rounds"); break;
 		case 'O': o->oversubscribe = 1; break;
+		case 'x':
+			errno = 0;
+			o->time_scale = strtod(optarg, &end);
+			/* at most 100: a slower replay is a typo more often than a wish */
+			if (errno || end == optarg || *end || !(o->time_scale > 0) ||
+			    o->time_scale > 100)
+				hl_die("bad --time-scale '%s' (a number in (0, 100], e.g. 0.1)", optarg);
+			break;
+		case 'C': o->cache_dir = optarg; break;
+		case 'B': o->no_background = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
 	}
+	if (t->input && optind < argc)
+		o->input = argv[optind++];
 	if (optind < argc)
 		hl_die("unexpected argument '%s'", argv[optind]);
+	if (t->input && !o->input)
+		hl_die("%s needs its %s (heaplab-bench %s %s --heap PATH...)", t->name, t->input,
+		       t->name, t->input);
 	if (t->needs_heap && !o->nheaps)
 		hl_die("%s needs at least one --heap", t->name);
 	if (t->check && t->check(o))
@@ -284,19 +333,24 @@ static int write_doc(const struct opts *o, const struct harness *t,
 
 	hl_doc_add_str(doc, "clock", "CLOCK_MONOTONIC_RAW");
 	opts = hl_doc_options(doc, o->heaps, o->nheaps);
-	hl_doc_add_int(opts, "iters", o->iters);
-	hl_doc_add_int(opts, "warmup", o->warmup);
 	hl_doc_add_int(opts, "cpu", o->cpu);
-	hl_doc_add_int(opts, "budget", (int64_t)o->budget);
 	hl_doc_add_bool(opts, "perf", o->perf);
 	hl_doc_add_bool(opts, "raw", o->raw);
 	hl_doc_add_bool(opts, "settle", o->settle);
-	arr = hl_doc_add_array(opts, "sizes");
-	for (i = 0; i < o->nsizes; i++)
-		json_object_array_add(arr, json_object_new_int64((int64_t)o->sizes[i]));
+	/* an input's harness takes no sizes or counts (die_schedule_option) */
+	if (!t->input) {
+		hl_doc_add_int(opts, "iters", o->iters);
+		hl_doc_add_int(opts, "warmup", o->warmup);
+		hl_doc_add_int(opts, "budget", (int64_t)o->budget);
+		arr = hl_doc_add_array(opts, "sizes");
+		for (i = 0; i < o->nsizes; i++)
+			json_object_array_add(arr, json_object_new_int64((int64_t)o->sizes[i]));
+	}
 	if (t->options_json)
 		t->options_json(o, opts);
 	json_object_object_add(doc, "results", results);
+	if (t->doc_json)
+		t->doc_json(o, doc);
 	if (!o->json) {
 		json_object_put(doc);
 		return 0;
@@ -306,7 +360,8 @@ static int write_doc(const struct opts *o, const struct harness *t,
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .warmup = 5, .cpu = 0, .budget = 1ull << 30, .fill = 50, .rounds = 2 };
+	struct opts o = { .warmup = 5, .cpu = 0, .budget = 1ull << 30, .fill = 50, .rounds = 2,
+			  .time_scale = 1 };
 	const struct harness *t;
 	struct json_object *results;
 	int ret;

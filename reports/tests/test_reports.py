@@ -361,6 +361,69 @@ class BenchChecker(unittest.TestCase):
         self.assertNotEqual(self.run_check(doc).returncode, 0)
 
 
+class ReplayChecker(unittest.TestCase):
+    """heaplab-bench replay's JSON (fixtures/replay.json, make check's replay of
+    tests/profiles/ok-replay-counts.json on the four heaps): the schema and
+    check-bench-json.py's own replay check, which a broken count, headroom
+    or class list fails."""
+
+    def check(self, doc):
+        with tempfile.TemporaryDirectory() as t:
+            path = write_json(t, "r.json", doc)
+            return subprocess.run([sys.executable, CHECK_JSON, "bench", path],
+                                  capture_output=True, text=True)
+
+    def broken(self, change):
+        doc = json.load(open(fixture("replay")))
+        change(doc)
+        return self.check(doc)
+
+    def test_fixture_passes(self):
+        """the fixture is valid against the schema and consistent"""
+        p = subprocess.run([sys.executable, CHECK_JSON, "bench", fixture("replay")],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("replay: 12 results on 4 heaps, consistent", p.stdout)
+
+    def test_counts_add_up(self):
+        """ok + failed by cause must be the allocations, other the errors by name"""
+        def more_ok(d):
+            d["results"][0]["ok"] += 1
+        self.assertIn("ok + failed != allocs", self.broken(more_ok).stdout)
+
+        def other(d):
+            r = next(r for r in d["results"] if r["ok"] == r["allocs"] and r["ok"] > 1)
+            r["ok"] -= 1
+            r["alloc"]["n"] -= 1
+            r["failed"]["other"] += 1
+        self.assertIn("errors do not add up to other", self.broken(other).stdout)
+
+    def test_headroom_consistent(self):
+        """fit counts are floor(range / size); peak use within the area"""
+        def fit(d):
+            d["heaps"][0]["headroom"]["classes"][1]["fit_free"] += 1
+        self.assertIn("fit_free", self.broken(fit).stdout)
+
+        def peak(d):
+            h = d["heaps"][0]
+            h["peak_used"] = h["headroom"]["used"] = h["area"]["size"] + 4096
+        self.assertIn("FAIL", self.broken(peak).stdout)
+
+    def test_every_class_listed(self):
+        """each heap lists every class of the profile, played or not"""
+        def drop(d):
+            d["heaps"][1]["not_played"].pop()
+        self.assertIn("not the same classes as the other heaps", self.broken(drop).stdout)
+
+    def test_schema_needs_causes(self):
+        """a replay result without a failure cause fails the schema"""
+        def cause(d):
+            del d["results"][0]["failed"]["migration"]
+        p = self.broken(cause)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("migration", p.stdout)
+
+
 def tool_list(kind):
     """`heaplab-bench list --json` or `heaplab-stress list --json`, as the checkers read it."""
     exe = os.environ.get("HEAPLAB_" + kind.upper()) or \

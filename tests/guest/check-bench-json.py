@@ -7,7 +7,10 @@ Never its timings.   check-bench-json.py FILE
 
 Which cases a tool must produce comes from the tool itself: the "cases" of
 `heaplab-bench list --json` (the binary named by $HEAPLAB_BENCH, else the
-one built in this tree), so a new harness needs no line here.
+one built in this tree), so a new harness needs no line here. replay's
+classes come from its profile, so it has its own check (check_replay):
+every heap lists every class, played or not; the counts add up; the CMA
+area's figures and the headroom agree with each other.
 """
 import functools
 import itertools
@@ -57,10 +60,66 @@ def check_dist(where, d, raw):
         assert min(d["samples_ns"]) == d["min_ns"] and max(d["samples_ns"]) == d["max_ns"]
 
 
+CAUSES = ("exhausted", "fragmented", "migration", "other")
+
+
+def check_replay(path, doc):
+    opt, results = doc["options"], doc["results"]
+    assert [h["heap"] for h in doc["heaps"]] == opt["heaps"], "one heaps[] entry per --heap, in order"
+    impls = {h["path"]: h["impl"] for h in doc["machine"].get("heaps", [])}
+    keys = [(r["heap"], r["class"]) for r in results]
+    assert len(keys) == len(set(keys)), "a class twice on one heap"
+    assert {r["heap"] for r in results} <= set(opt["heaps"]), "a result of a heap not asked for"
+    every = None
+    for h in doc["heaps"]:
+        name, played = h["heap"], h["played"]
+        assert not set(played) & set(h["not_played"]), (name, "played and not played")
+        classes = sorted(played + h["not_played"])
+        assert len(set(classes)) == len(classes), (name, "a class listed twice")
+        assert every is None or classes == every, (name, "not the same classes as the other heaps")
+        every = classes
+        assert h["impl"] == impls.get(name, h["impl"]), (name, "impl differs from the machine block's")
+        rs = [r for r in results if r["heap"] == name]
+        assert [r["class"] for r in rs] == played, (name, "results are not the played classes")
+        for r in rs:
+            key = (name, r["class"])
+            assert r["impl"] == h["impl"], (key, "impl")
+            assert r["ok"] + sum(r["failed"][c] for c in CAUSES) == r["allocs"], (key, "ok + failed != allocs")
+            assert sum(r["errors"].values()) == r["failed"]["other"], (key, "errors do not add up to other")
+            assert r["alloc"]["n"] == r["ok"], (key, "latency samples != ok")
+            if r["ok"]:
+                check_dist((key, "alloc"), r["alloc"], opt["raw"])
+            assert ("misaligned" in r) == ("align" in r), (key, "misaligned without align, or the reverse")
+            m = r.get("misaligned")
+            assert m is None or 0 <= m <= r["ok"], (key, "misaligned")
+        assert isinstance(h["vmstat"], dict) and h["vmstat"], (name, "no vmstat counters")
+        if h["kind"] == "system":
+            assert h["area"] is None, (name, "a system heap with an area")
+        if h["peak_used"] is None:
+            assert h["headroom"] is None and h["min_largest_free"] is None, (name, "half the area figures")
+            assert h["left_out"], (name, "area figures missing and left_out does not say why")
+            continue
+        size, hr = h["area"]["size"], h["headroom"]
+        assert h["used_at_start"] <= h["peak_used"] <= size, (name, "peak use beyond the area")
+        assert hr["used"] == h["peak_used"] and hr["used"] + hr["free"] == size, (name, "headroom: used + free != area")
+        assert h["min_largest_free"] <= hr["largest_free"] <= hr["free"], (name, "longest free range")
+        assert [c["class"] for c in hr["classes"]] == played, (name, "headroom: not the played classes")
+        for c in hr["classes"]:
+            assert c["fit_largest"] == hr["largest_free"] // c["size"], (name, c["class"], "fit_largest")
+            assert c["fit_free"] == hr["free"] // c["size"], (name, c["class"], "fit_free")
+    bg = doc["background"]
+    if not opt["background"]:
+        assert bg is None, "a background load under --no-background"
+    assert bg is None or bg["lasted"], "the background load died during the replay"
+    print(f"{path}: replay: {len(results)} results on {len(doc['heaps'])} heaps, consistent")
+
+
 def main(path):
     doc = json.load(open(path))
     tool, opt = doc["tool"], doc["options"]
     assert tool in tool_cases(), f"tool {tool!r} is not a harness heaplab-bench lists"
+    if tool == "replay":
+        return check_replay(path, doc)
     axes = tool_cases()[tool]
     want = set(itertools.product(*(axis_values(a, opt) for a in axes)))
     got = set()

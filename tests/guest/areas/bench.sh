@@ -4,11 +4,14 @@
 # Area "bench": bench/ and reports/ in quick mode. Timings are never judged.
 #
 # Guest phase: every harness runs on all four heaps (run-bench, quick);
-# concurrency refuses more threads than CPUs unless --oversubscribe; two
+# replay plays tests/profiles/ok-replay-counts.json on the four heaps under
+# its background load, and on heaplab's CMA heap at a tenth of the time
+# without it; concurrency refuses more threads than CPUs unless --oversubscribe; two
 # runs of one build and one with a 50 ms delay injected into heaplab's
 # allocation path (a test-build-only hook) for heaplab compare; bad input.
 # Host phase, over the files the guest phase left (tests/guest.out/bench/):
-# each JSON against the schema and checked for consistency, the report
+# each JSON against the schema and checked for consistency, replay's
+# counts exactly as the profile implies (guest/check-replay.py), the report
 # (every plot, the HTML), heaplab compare passing the two runs and flagging
 # the delay. The host judges the files because Python (matplotlib, scipy,
 # jsonschema) takes minutes to start in the debug guest, seconds here.
@@ -23,6 +26,7 @@ bout=$scratch/bench
 tools=(alloc memset zero mmap concurrency pressure tracer tracer-latency pool)
 files=()
 for t in "${tools[@]}"; do files+=("$bout/$t.json"); done
+profile=$srcdir/tests/profiles/ok-replay-counts.json
 
 report_has_all() {	# report_has_all DIR: every file the report writes
 	local f
@@ -35,7 +39,8 @@ report_has_all() {	# report_has_all DIR: every file the report writes
 
 host_phase() {
 	local tool f rc1 rc2
-	check_json bench "$bout/check.log" "${files[@]}"
+	check_json bench "$bout/check.log" "${files[@]}" "$bout/replay.json" "$bout/replay-fast.json" \
+		"$bout/replay-fragment.json"
 	for tool in "${tools[@]}"; do
 		if json_passed "$bout/$tool.json"; then
 			emit ok "bench: $tool: JSON valid against the schema and consistent"
@@ -43,6 +48,20 @@ host_phase() {
 			emit not-ok "bench: $tool: JSON missing, invalid or inconsistent"
 		fi
 	done
+	if json_passed "$bout/replay.json" && json_passed "$bout/replay-fast.json" &&
+	   json_passed "$bout/replay-fragment.json"; then
+		emit ok "bench: replay: JSON of the three runs valid against the schema and consistent (counts add up, headroom agrees with the area)"
+	else
+		emit not-ok "bench: replay: JSON missing, invalid or inconsistent"
+	fi
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) emit ok "${line#ok }" ;;
+		*) emit not-ok "${line#not-ok }" ;;
+		esac
+	done < <(/usr/bin/python3 "$srcdir/tests/guest/check-replay.py" "$bout/replay.json" \
+		"$bout/replay-fast.json" "$bout/replay-fragment.json" 2>&1)
 	f=$bout/report
 	if "${heaplab[@]}" report -o "$f" "${files[@]}" "$bout/heaptrace.json" \
 		"$bout/cmatrace.json" >"$bout/report.log" 2>&1 &&
@@ -111,6 +130,25 @@ guest_phase() {
 		emit not-ok "bench: run-bench quick mode failed"
 	fi
 	tail -n 80 "$bout/log" | diag
+
+	# replay: a known profile on the four heaps, under its background load
+	# (page cache, fragmenting anonymous pages, pinned ones), then on
+	# heaplab's CMA heap at a tenth of the time without it; and a timeline
+	# that leaves the CMA area in 1 MiB holes, on both CMA heaps. The
+	# counts are judged on the host (check-replay.py).
+	if "$bench" replay "$profile" --heap /dev/heaplab/reserved --heap /dev/heaplab/system \
+		--heap /dev/dma_heap/reserved --heap /dev/dma_heap/system --json "$bout/replay.json" \
+		>"$bout/replay.log" 2>&1 &&
+	   "$bench" replay "$profile" --heap /dev/heaplab/reserved --time-scale 0.1 --no-background \
+		--raw --json "$bout/replay-fast.json" >>"$bout/replay.log" 2>&1 &&
+	   "$bench" replay "$srcdir/tests/profiles/ok-replay-fragment.json" --heap /dev/heaplab/reserved \
+		--heap /dev/dma_heap/reserved --no-background --time-scale 0.2 \
+		--json "$bout/replay-fragment.json" >>"$bout/replay.log" 2>&1; then
+		emit ok "bench: replay of a known profile on the four heaps, at --time-scale 0.1, and one that fragments the CMA area"
+	else
+		emit not-ok "bench: replay of a known profile failed"
+	fi
+	diag "$bout/replay.log" 60
 
 	# Runs for heaplab compare (judged on the host): a and b of this build,
 	# c with a fixed delay in heaplab's allocation path. They are taken in
