@@ -1150,8 +1150,6 @@ int main(int argc, char **argv)
 	hl_set_prog(TOOL);
 	if (parse_args(argc, argv))
 		return 2;
-	if (check_output(env.json))
-		return 2;
 	kb = hl_meminfo_kb("MemTotal");
 	if (kb <= 0) {
 		fprintf(stderr, TOOL ": cannot read MemTotal from /proc/meminfo\n");
@@ -1161,6 +1159,11 @@ int main(int argc, char **argv)
 	k = trace_start(&env);
 	if (!k)
 		return 1;
+	/* after the root check: a user's unwritable path is the lesser news */
+	if (check_output(env.json)) {
+		rc = 2;
+		goto out;
+	}
 	if (env.mode == ATTACH_FENTRY && !kernel_has_btf(k)) {
 		fprintf(stderr, TOOL ": --attach fentry needs the kernel's own BTF (/sys/kernel/btf/vmlinux)\n");
 		goto out;

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """Checks a bpf/heaprec profile against what tests/guest/heap-workload did.
 
-  check-rec-json.py profile PROFILE SIZE:COUNT,... RUN...
+  check-rec-json.py profile PROFILE SIZE:COUNT,... [RUN...]
       RUN: "DEV IMPL HEAP FAIL" as bpf.sh's wl_heaps (FAIL: SIZE:COUNT or -),
-      one `heap-workload -k` after another, each in its own process
+      one `heap-workload -k` after another, each in its own process; no
+      RUN: nothing happened, the profile must be empty
   check-rec-json.py held PROFILE PID SIZE:COUNT
       one `heap-workload -w` of process PID, still holding at the end
   check-rec-json.py replay PROFILE REPLAY.json HEAP_KIND...
@@ -278,8 +279,8 @@ def check_replay(doc, rep, kinds, errs):
 
 
 def main(argv):
-    if len(argv) < 4 or argv[0] not in ("profile", "held", "replay") or \
-       (argv[0] == "held" and len(argv) != 4):
+    if len(argv) < 3 or argv[0] not in ("profile", "held", "replay") or \
+       (argv[0] == "held" and len(argv) != 4) or (argv[0] == "replay" and len(argv) < 4):
         print(__doc__, file=sys.stderr)
         return 2
     with open(argv[1]) as f:
