@@ -6,12 +6,18 @@
  * allocations of a size no heap can give (they must fail with ENOMEM). The
  * test then checks that the tracer saw exactly this, bucket by bucket.
  *
- *   heap-workload HEAP SIZE:COUNT[,SIZE:COUNT...] [FAIL_SIZE:FAIL_COUNT]
+ *   heap-workload [-k] [-w SEC] HEAP SIZE:COUNT[,SIZE:COUNT...] [FAIL_SIZE:FAIL_COUNT]
  *
+ * -k keeps the COUNT buffers of a size open until the last of them is used,
+ * then closes them together: COUNT held at once (what bpf/heaprec records).
+ * -w keeps every buffer, prints "holding N" once all are used and closes
+ * them SEC seconds later (or when killed): buffers held past a recording.
  * Sizes take a K, M or G suffix. Exit 0 only if every call behaved.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +46,7 @@ static int parse_pair(const char **s, unsigned long long *size,
 	return 0;
 }
 
+/* Allocate, map, touch, unmap: the buffer's fd, or -1. */
 static int use(int heap, const char *name, unsigned long long len)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -67,8 +74,7 @@ static int use(int heap, const char *name, unsigned long long len)
 	if (hl_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW))
 		goto fail;
 	munmap(p, len);
-	close(fd);
-	return 0;
+	return fd;
 fail:
 	fprintf(stderr, "heap-workload: %s: sync: %s\n", name, strerror(errno));
 	munmap(p, len);
@@ -76,30 +82,76 @@ fail:
 	return -1;
 }
 
+/* The fds kept open (-k, -w), closed together. */
+static int *kept;
+static unsigned long nkept;
+
+static void close_kept(void)
+{
+	while (nkept)
+		close(kept[--nkept]);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long long size;
-	unsigned long count, i;
+	unsigned long count, i, total = 0;
+	bool keep = false;
+	long wait_s = -1;
 	const char *s;
-	int heap, ret;
+	int heap, ret, c, fd;
+	char *end;
 
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: heap-workload HEAP SIZE:COUNT[,SIZE:COUNT...] [FAIL_SIZE:FAIL_COUNT]\n");
-		return 2;
+	while ((c = getopt(argc, argv, "+kw:")) != -1) {
+		switch (c) {
+		case 'k':
+			keep = true;
+			break;
+		case 'w':
+			wait_s = strtol(optarg, &end, 10);
+			if (*end || wait_s < 0) {
+				fprintf(stderr, "heap-workload: -w %s: want seconds\n", optarg);
+				return 2;
+			}
+			break;
+		default:
+			return 2;
+		}
 	}
-	heap = open(argv[1], O_RDONLY | O_CLOEXEC);
-	if (heap < 0) {
-		fprintf(stderr, "heap-workload: %s: %s\n", argv[1], strerror(errno));
-		return 1;
+	argc -= optind - 1;
+	argv += optind - 1;
+	if (argc < 3 || argc > 4) {
+		fprintf(stderr, "usage: heap-workload [-k] [-w SEC] HEAP SIZE:COUNT[,SIZE:COUNT...] [FAIL_SIZE:FAIL_COUNT]\n");
+		return 2;
 	}
 	for (s = argv[2]; *s;) {
 		if (parse_pair(&s, &size, &count)) {
 			fprintf(stderr, "heap-workload: bad SIZE:COUNT list '%s'\n", argv[2]);
 			return 2;
 		}
-		for (i = 0; i < count; i++)
-			if (use(heap, argv[1], size))
+		total += count;
+	}
+	kept = calloc(total, sizeof(*kept));
+	if (!kept)
+		return 1;
+	heap = open(argv[1], O_RDONLY | O_CLOEXEC);
+	if (heap < 0) {
+		fprintf(stderr, "heap-workload: %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	for (s = argv[2]; *s;) {
+		parse_pair(&s, &size, &count);
+		for (i = 0; i < count; i++) {
+			fd = use(heap, argv[1], size);
+			if (fd < 0)
 				return 1;
+			if (keep || wait_s >= 0)
+				kept[nkept++] = fd;
+			else
+				close(fd);
+		}
+		if (wait_s < 0)
+			close_kept();
 	}
 	if (argc == 4) {
 		s = argv[3];
@@ -118,6 +170,13 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	if (wait_s >= 0) {
+		printf("holding %lu\n", nkept);
+		fflush(stdout);
+		sleep(wait_s);
+		close_kept();
+	}
+	free(kept);
 	close(heap);
 	return 0;
 }

@@ -4,7 +4,9 @@
 # Area "bpf": the bpf/ tracers. Each attaches, sees exactly what a known
 # workload did on each heap, bucket by bucket, in both attach modes;
 # detaches on exit and on SIGINT, leaving no program or link behind; bad
-# conditions get a clear error. Timings are never judged here.
+# conditions get a clear error. heaprec records the workload as a profile,
+# checked class by class, and heaplab-bench replay (where this tree has it)
+# plays it back with the recorded counts. Timings are never judged here.
 #
 # Guest phase: the tracers run, attach as asked, detach, and fail clearly;
 # their JSON stays in tests/guest.out/bpf/trace/. Host phase: every count in
@@ -16,9 +18,11 @@ set -u
 builddir=${1:?usage: bpf.sh BUILDDIR}
 . "$(dirname "$0")/../lib.sh"
 
-heaptrace=$builddir/bpf/heaptrace cmatrace=$builddir/bpf/cmatrace
+heaptrace=$builddir/bpf/heaptrace cmatrace=$builddir/bpf/cmatrace heaprec=$builddir/bpf/heaprec
+bench=$builddir/bench/heaplab-bench
 workload=$tdir/heap-workload
 check_trace=(/usr/bin/python3 "$srcdir/tests/guest/check-trace-json.py")
+check_rec=(/usr/bin/python3 "$srcdir/tests/guest/check-rec-json.py")
 tout=$scratch/trace
 # Sizes chosen to fill distinct buckets, one (12K) not a power of two.
 wl_sizes=4K:6,12K:3,16K:3,64K:3,1M:2
@@ -28,6 +32,8 @@ wl_sizes=4K:6,12K:3,16K:3,64K:3,1M:2
 wl_heaps=("heaplab/system heaplab system 64G:2" "heaplab/reserved heaplab reserved 512M:2"
 	"dma_heap/system upstream system -" "dma_heap/reserved upstream reserved 512M:2")
 cma_sizes=$wl_sizes,$wl_sizes
+# heaprec -p: what the recorded process holds when the recording ends
+rec_held=1M:2
 
 # counts WHAT ARGS...: one check-trace-json.py run, its result.
 counts() {
@@ -38,6 +44,18 @@ counts() {
 	else
 		diag "$tout/check"
 		emit not-ok "$what: counts differ from the workload"
+	fi
+}
+
+# rec_counts WHAT ARGS...: one check-rec-json.py run, its result.
+rec_counts() {
+	local what=$1
+	shift
+	if "${check_rec[@]}" "$@" >"$tout/check" 2>&1; then
+		emit ok "$what"
+	else
+		diag "$tout/check"
+		emit not-ok "$what: the profile differs from what happened"
 	fi
 }
 
@@ -72,6 +90,42 @@ host_phase() {
 			emit not-ok "bpf: $tool JSON invalid"
 		fi
 	done
+	heaprec_host_phase
+}
+
+# heaprec: the profile of the workload, class by class; -p, held buffers
+# and SIGINT; -d on an idle system; the replay of what it recorded.
+heaprec_host_phase() {
+	local mode kinds=() h
+	for mode in auto kprobe; do
+		rec_counts "bpf: heaprec ($mode) records every class of the workload exactly: counts, most held, failures, the timeline" \
+			profile "$tout/heaprec-$mode.json" "$wl_sizes" "${wl_heaps[@]}"
+	done
+	rec_counts "bpf: heaprec -p records that process only; buffers held past SIGINT are held to the end" \
+		held "$tout/heaprec-held.json" "$(cat "$tout/heaprec-held.pid")" "$rec_held"
+	rec_counts "bpf: heaprec -d on an idle system writes an empty profile" \
+		profile "$tout/heaprec-idle.json" "$wl_sizes"
+	# The format's own validators, where this tree has them (the schema
+	# comes with heaplab cma-size, the C one with heaplab-bench replay).
+	if [ -f "$srcdir/profiles/schema/heaplab-profile-1.json" ]; then
+		if "${heaplab[@]}" validate "$tout/heaprec-auto.json" "$tout/heaprec-kprobe.json" \
+			"$tout/heaprec-held.json" "$tout/heaprec-idle.json" >"$tout/check" 2>&1; then
+			emit ok "bpf: heaprec's profiles valid against heaplab-profile/1"
+		else
+			diag "$tout/check"
+			emit not-ok "bpf: heaprec's profiles invalid"
+		fi
+	else
+		echo "# bpf: heaprec's profiles not validated: no profiles/schema/heaplab-profile-1.json in this tree"
+	fi
+	if [ -f "$tout/replay.json" ]; then
+		for h in "${wl_heaps[@]}"; do
+			set -- $h
+			[ "$3" = system ] && kinds+=(system) || kinds+=(cma)
+		done
+		rec_counts "bpf: heaplab-bench replay of heaprec's profile on all four heaps: allocations, successes, failures and sizes exactly as recorded" \
+			replay "$tout/heaprec-auto.json" "$tout/replay.json" "${kinds[@]}"
+	fi
 }
 if [ "$phase" = host ]; then
 	host_phase
@@ -110,6 +164,12 @@ bpf_ids() {	# bpf_ids prog|link: the ids of every loaded BPF program or link
 	bpftool "$1" show >"$tout/ids" 2>/dev/null
 	while read -r id rest; do [[ $id =~ ^[0-9]+:$ ]] && ids+="${id%:} "; done <"$tout/ids"
 	echo "$ids"
+}
+err() {	# err PATTERN CMD...: CMD fails (exit 1 or 2) and says PATTERN
+	"${@:2}" >/dev/null 2>"$tout/err"
+	local rc=$?
+	diag "$tout/err" 3
+	{ [ $rc = 1 ] || [ $rc = 2 ]; } && grep -q -- "$1" "$tout/err"
 }
 # The workload on every heap, one after the other: what the tracers watch.
 cat >$tout/workload <<WL
@@ -192,12 +252,6 @@ if [ -x "$heaptrace" ] && [ -x "$cmatrace" ] && [ -x "$workload" ]; then
 	fi
 
 	# Errors: not root, no kernel BTF, a target that does not exist, bad options.
-	err() {	# err PATTERN CMD...: CMD fails (exit 1 or 2) and says PATTERN
-		"${@:2}" >/dev/null 2>"$tout/err"
-		local rc=$?
-		diag "$tout/err" 3
-		{ [ $rc = 1 ] || [ $rc = 2 ]; } && grep -q "$1" "$tout/err"
-	}
 	cp /sys/kernel/btf/vmlinux "$tout/vmlinux.btf"
 	if err "must be run as root" setpriv --reuid=65534 --regid=65534 --clear-groups "$heaptrace" -d 1 &&
 	   err "must be run as root" setpriv --reuid=65534 --regid=65534 --clear-groups "$cmatrace" -d 1 &&
@@ -226,6 +280,111 @@ if [ -x "$heaptrace" ] && [ -x "$cmatrace" ] && [ -x "$workload" ]; then
 	fi
 else
 	emit not-ok "bpf: $heaptrace, $cmatrace or $workload not built"
+fi
+
+# heaprec: the workload with each size's buffers held together (-k), one
+# process per heap, in both attach modes; the host phase checks the profile.
+cat >$tout/rec-workload <<WL
+#!/bin/sh
+set -e
+for h in $(printf '"%s" ' "${wl_heaps[@]}"); do
+	set -- \$h
+	[ "\$4" = - ] && fail= || fail=\$4
+	$workload -k /dev/\$1 $wl_sizes \$fail
+done
+WL
+chmod +x $tout/rec-workload
+if [ -x "$heaprec" ] && [ -x "$workload" ]; then
+	progs0=$(bpf_ids prog) links0=$(bpf_ids link)
+	for mode in auto kprobe; do
+		"$heaprec" --attach $mode -o "$tout/heaprec-$mode.json" -- $tout/rec-workload \
+			>"$tout/heaprec-$mode.out" 2>&1
+		rc=$?
+		diag "$tout/heaprec-$mode.out" 40
+		case $mode in
+		auto) kinds="[1-9][0-9]* fentry, 0 kprobe, 1 tp_btf, 0 raw_tp" ;;
+		kprobe) kinds="0 fentry, [1-9][0-9]* kprobe, 0 tp_btf, 1 raw_tp" ;;
+		esac
+		if [ "$rc" = 0 ] && [ -s "$tout/heaprec-$mode.json" ] &&
+		   grep -q "heaprec: attached (mode $mode): $kinds; heaps: heaplab, upstream" "$tout/heaprec-$mode.out" &&
+		   [ "$(bpf_ids prog)" = "$progs0" ] && [ "$(bpf_ids link)" = "$links0" ]; then
+			emit ok "bpf: heaprec --attach $mode records the workload, exits 0, leaves nothing attached"
+		else
+			emit not-ok "bpf: heaprec --attach $mode failed (exit $rc) or left programs behind"
+		fi
+	done
+
+	# -p, and buffers still held at the end: one process holds two
+	# buffers past the recording, which SIGINT ends; another process's
+	# allocations meanwhile must not show up.
+	rm -f "$tout/go"
+	( while [ ! -e "$tout/go" ]; do sleep 0.1; done
+	  exec $workload -w 600 /dev/heaplab/system $rec_held ) >"$tout/held-wl.out" 2>&1 &
+	wpid=$!
+	echo $wpid >"$tout/heaprec-held.pid"
+	"$heaprec" -p $wpid -o "$tout/heaprec-held.json" >"$tout/heaprec-held.out" 2>&1 &
+	rpid=$!
+	for _ in {1..600}; do file_has "$tout/heaprec-held.out" "Ctrl-C to end" && break; sleep 0.2; done
+	$workload /dev/heaplab/system 4K:3 || emit not-ok "bpf: heap-workload failed beside heaprec -p"
+	touch "$tout/go"
+	for _ in {1..600}; do file_has "$tout/held-wl.out" "holding" && break; sleep 0.2; done
+	kill -INT $rpid
+	wait $rpid
+	rc=$?
+	kill $wpid
+	wait $wpid 2>/dev/null
+	diag "$tout/heaprec-held.out" 20
+	if [ "$rc" = 0 ] && [ -s "$tout/heaprec-held.json" ] &&
+	   [ "$(bpf_ids prog)" = "$progs0" ] && [ "$(bpf_ids link)" = "$links0" ]; then
+		emit ok "bpf: heaprec -p on SIGINT writes the profile, exits 0, leaves nothing attached"
+	else
+		emit not-ok "bpf: heaprec -p on SIGINT (exit $rc)"
+	fi
+
+	# -d: a while with nothing allocated.
+	"$heaprec" -d 1 -o "$tout/heaprec-idle.json" >"$tout/heaprec-idle.out" 2>&1
+	rc=$?
+	diag "$tout/heaprec-idle.out" 10
+	if [ "$rc" = 0 ] && [ -s "$tout/heaprec-idle.json" ]; then
+		emit ok "bpf: heaprec -d 1 records for a second and exits 0"
+	else
+		emit not-ok "bpf: heaprec -d 1 (exit $rc)"
+	fi
+
+	# Errors: not root, bad options, an output that cannot be written
+	# (found before recording, no file left behind).
+	if err "must be run as root" setpriv --reuid=65534 --regid=65534 --clear-groups "$heaprec" -d 1 -o /tmp/x.json &&
+	   err "PROFILE.json is required" "$heaprec" -d 1 &&
+	   err "cannot write /nonexistent/p.json.tmp" "$heaprec" -d 1 -o /nonexistent/p.json &&
+	   err "must match \[a-z0-9\]\[a-z0-9-\]\*" "$heaprec" -n Bad_Name -o "$tout/x.json" &&
+	   err "not a process id" "$heaprec" -p 0 -o "$tout/x.json" &&
+	   [ ! -e "$tout/x.json" ] && [ ! -e /tmp/x.json ]; then
+		emit ok "bpf: heaprec: not root, no -o, an unwritable -o and bad options get a clear error"
+	else
+		emit not-ok "bpf: heaprec: an error case was not reported clearly"
+	fi
+
+	# Recorded, then replayed: heaplab-bench replay plays the profile's
+	# timeline on every heap; the host phase checks its counts against the
+	# recording. Only where heaplab-bench has the replay harness.
+	if "$bench" list 2>/dev/null | grep -q '^replay '; then
+		heaps=()
+		for h in "${wl_heaps[@]}"; do set -- $h; heaps+=(--heap "/dev/$1"); done
+		"$bench" replay "$tout/heaprec-auto.json" "${heaps[@]}" --no-background \
+			--time-scale 0.1 --json "$tout/replay.json" >"$tout/replay.out" 2>&1
+		rc=$?
+		diag "$tout/replay.out" 30
+		if [ "$rc" = 0 ] && [ -s "$tout/replay.json" ]; then
+			emit ok "bpf: heaplab-bench replay plays heaprec's profile on all four heaps"
+		else
+			emit not-ok "bpf: heaplab-bench replay of heaprec's profile (exit $rc)"
+			rm -f "$tout/replay.json"
+		fi
+	else
+		echo "# bpf: heaprec's profile not replayed: this heaplab-bench has no replay harness"
+	fi
+else
+	emit not-ok "bpf: $heaprec or $workload not built"
 fi
 echo Y >"$pool_param"
 
