@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -177,8 +178,13 @@ static char tmp_path[PATH_MAX];
 
 static int check_output(const char *path)
 {
+	struct stat st;
 	FILE *f;
 
+	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, TOOL ": -o %s: a directory, not a file\n", path);
+		return -1;
+	}
 	if (snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", path) >= (int)sizeof(tmp_path)) {
 		fprintf(stderr, TOOL ": -o %s: the name is too long\n", path);
 		return -1;
