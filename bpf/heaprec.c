@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -177,8 +178,13 @@ static char tmp_path[PATH_MAX];
 
 static int check_output(const char *path)
 {
+	struct stat st;
 	FILE *f;
 
+	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, TOOL ": -o %s: a directory, not a file\n", path);
+		return -1;
+	}
 	if (snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", path) >= (int)sizeof(tmp_path)) {
 		fprintf(stderr, TOOL ": -o %s: the name is too long\n", path);
 		return -1;
@@ -669,7 +675,8 @@ static unsigned long long end_of(const struct alloc *a)
 
 static int build_classes(void)
 {
-	unsigned long long *held = NULL, held_sum = 0;
+	unsigned long long held_sum = 0;
+	long long *held = NULL;
 	struct step *steps = NULL;
 	size_t i, nsteps = 0;
 	int k, ret = -ENOMEM;
@@ -735,7 +742,7 @@ static int build_classes(void)
 		struct cls *c = &classes[steps[i].cls];
 
 		held[steps[i].cls] += steps[i].delta;
-		if (held[steps[i].cls] > c->most_held)
+		if (held[steps[i].cls] > (long long)c->most_held)
 			c->most_held = held[steps[i].cls];
 	}
 	for (k = 0; k < nclasses; k++) {
@@ -855,8 +862,9 @@ static void print_results(void *ctx)
 		total += c->allocs;
 		failed += c->failed;
 	}
-	printf("%llu allocations (%llu failed) in %d classes over %.1f s\n", total, failed,
-	       nclasses, (rec.t_end - rec.t0) / 1e9);
+	printf("%llu allocation%s (%llu failed) in %d class%s over %.1f s\n", total,
+	       total == 1 ? "" : "s", failed, nclasses, nclasses == 1 ? "" : "es",
+	       (rec.t_end - rec.t0) / 1e9);
 }
 
 /* ---- the profile ---- */
@@ -930,16 +938,17 @@ static struct json_object *timeline_json(unsigned long long *n_out)
 	for (i = 0; i < rec.n; i++) {
 		const struct alloc *a = &rec.a[i];
 		const struct cls *c = &classes[a->cls];
-		unsigned long long at = a->ts > rec.t0 ? a->ts - rec.t0 : 0, hold;
+		unsigned long long at = a->ts > rec.t0 ? a->ts - rec.t0 : 0, hold, left;
 
 		if (!c->replayed)
 			continue;
+		left = rec.t_end > a->ts ? (rec.t_end - a->ts) / 1000 : 0;
 		if (!a->ret)
 			hold = (end_of(a) - a->ts) / 1000;
-		else if (c->hold_us >= 0)
+		else if (c->hold_us >= 0 && (unsigned long long)c->hold_us < left)
 			hold = c->hold_us;	/* what the class's buffers were held */
 		else
-			hold = rec.t_end > a->ts ? (rec.t_end - a->ts) / 1000 : 0;
+			hold = left;		/* never past the recording's end */
 		ents[n++] = (struct tl_entry){ at / 1000, hold, i };
 	}
 	if (n)
@@ -1097,8 +1106,9 @@ static int write_profile(void *ctx, double elapsed)
 	hl_doc_add_str(root, "schema", PROFILE_SCHEMA);
 	profile_name(name, sizeof(name));
 	hl_doc_add_str(root, "name", name);
-	snprintf(line, sizeof(line), "recorded by heaprec: %llu allocations in %llu classes over %.1f s",
-		 nallocs, nreplayed, duration_ms / 1000.0);
+	snprintf(line, sizeof(line), "recorded by heaprec: %llu allocation%s in %llu class%s over %.1f s",
+		 nallocs, nallocs == 1 ? "" : "s", nreplayed, nreplayed == 1 ? "" : "es",
+		 duration_ms / 1000.0);
 	hl_doc_add_str(root, "description", line);
 	utc_now(when, sizeof(when));
 	snprintf(line, sizeof(line), "bpf/heaprec on %s (Linux %s), %s, %s%s",
@@ -1128,8 +1138,8 @@ static int write_profile(void *ctx, double elapsed)
 		unlink(tmp_path);
 		return -1;
 	}
-	fprintf(stderr, TOOL ": wrote %s: %llu classes, %llu timeline entries\n", env.json,
-		nreplayed, ntimeline);
+	fprintf(stderr, TOOL ": wrote %s: %llu class%s, %llu timeline entr%s\n", env.json,
+		nreplayed, nreplayed == 1 ? "" : "es", ntimeline, ntimeline == 1 ? "y" : "ies");
 	return 0;
 }
 

@@ -147,7 +147,7 @@ _HEAPLAB_EOF
 	AS_IF([test "$with_kernel" = yes], [echo "  CMA heap:        $HEAPLAB_CMA_HEAP"])
 	cat <<_HEAPLAB_EOF
   bench/:          ${heaplab_why_bench:-enabled (heaplab-bench; make bench)}
-  bpf/:            ${heaplab_why_bpf:-enabled (heaptrace, cmatrace: clang, bpftool, libbpf; types from $btfdesc)}
+  bpf/:            ${heaplab_why_bpf:-enabled (heaptrace, cmatrace, heaprec: clang, bpftool, libbpf; types from $btfdesc)}
   stress/:         ${heaplab_why_stress:-enabled (heaplab-stress; make stress)}
   reports/:        ${heaplab_why_reports:-enabled (heaplab report/compare/validate/run)}
   test sanitizers: $enable_sanitizers (ASan + UBSan on test programs)

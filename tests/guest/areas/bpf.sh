@@ -356,6 +356,7 @@ if [ -x "$heaprec" ] && [ -x "$workload" ]; then
 	if err "must be run as root" setpriv --reuid=65534 --regid=65534 --clear-groups "$heaprec" -d 1 -o /tmp/x.json &&
 	   err "PROFILE.json is required" "$heaprec" -d 1 &&
 	   err "cannot write /nonexistent/p.json.tmp" "$heaprec" -d 1 -o /nonexistent/p.json &&
+	   err "a directory, not a file" "$heaprec" -d 1 -o "$tout" &&
 	   err "must match \[a-z0-9\]\[a-z0-9-\]\*" "$heaprec" -n Bad_Name -o "$tout/x.json" &&
 	   err "not a process id" "$heaprec" -p 0 -o "$tout/x.json" &&
 	   [ ! -e "$tout/x.json" ] && [ ! -e /tmp/x.json ]; then
