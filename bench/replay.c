@@ -147,6 +147,26 @@ static const char *base(const char *path)
 	return s ? s + 1 : path;
 }
 
+/*
+ * The entries of @dir (the CMA areas, in debugfs or sysfs): how many, and
+ * the last one's name in @only, which is the area when there is one.
+ */
+static int only_entry(const char *dir, char *only, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && strlen(e->d_name) < len) {
+			n++;
+			strcpy(only, e->d_name);
+		}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* A heap named after a CMA area, or by a CMA heap's names, is of the CMA kind. */
 static enum heap_kind heap_kind(const char *path)
 {
@@ -172,16 +192,7 @@ static int area_of(const char *path, struct area *a, char *why, size_t len)
 	}
 	snprintf(p, sizeof(p), CMA_DEBUGFS "/%s", name);
 	if (!is_dir(p)) {
-		DIR *d = opendir(CMA_DEBUGFS);
-		struct dirent *e;
-
-		while (d && (e = readdir(d)))
-			if (e->d_name[0] != '.' && strlen(e->d_name) < sizeof(only)) {
-				n++;
-				strcpy(only, e->d_name);
-			}
-		if (d)
-			closedir(d);
+		n = only_entry(CMA_DEBUGFS, only, sizeof(only));
 		snprintf(p, sizeof(p), CMA_DEBUGFS "/reserved");
 		if (is_dir(p))
 			name = "reserved";
@@ -315,18 +326,9 @@ static long long free_ranges(const struct area *a, const uint32_t *w, size_t nbi
  */
 static void area_guess(const char *path, struct area *a)
 {
-	DIR *d = opendir(CMA_SYSFS);
-	struct dirent *e;
 	char only[64] = "";
-	int n = 0;
+	int n = only_entry(CMA_SYSFS, only, sizeof(only));
 
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.' && strlen(e->d_name) < sizeof(only)) {
-			n++;
-			strcpy(only, e->d_name);
-		}
-	if (d)
-		closedir(d);
 	if (n != 1)
 		return;
 	/* one area: it is the heap's, and CmaTotal is its size */
