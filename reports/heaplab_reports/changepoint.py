@@ -16,8 +16,9 @@ between its neighbours differ by `min_change` and by Student's t-test at
 `alpha`, Bonferroni-corrected for the splits it was picked among, leaving
 out any one run (split_p()).
 Drift: over `window` runs a Theil-Sen slope of the logs whose total change
-reaches `drift`, whose confidence interval excludes 0, and which a straight
-line fits better than one step does (else a step explains it).
+reaches `drift`, whose confidence interval excludes 0, significant at
+`alpha`, and which keeps its slope on both sides of the window's best step
+(else the step explains it).
 """
 import argparse
 import math
@@ -28,7 +29,7 @@ from scipy import stats
 from . import data
 
 # --method, --min-change, --alpha, --window, --drift, --new (docs/history.md)
-DEFAULTS = {"method": "edivisive", "min_change": 0.05, "alpha": 0.001, "window": 10,
+DEFAULTS = {"method": "edivisive", "min_change": 0.05, "alpha": 0.0001, "window": 10,
             "drift": 0.10, "new": 1}
 METHODS = ("edivisive", "l1")
 MIN_SEG = 2     # runs on each side of a step
@@ -186,24 +187,38 @@ def steps(y, v, cps, alpha, min_change):
         cps.remove(worst["index"])
 
 
-def _step_fits_better(w, slope, icpt):
-    """Whether one step (two medians) leaves less absolute residual in w
-    than the Theil-Sen line does."""
+def _step_explains(w, slope):
+    """Whether the best single step in w (two medians) explains its slope:
+    the slope left within its two sides (Theil-Sen over the pairs on one
+    side) is under half the window's. A ramp keeps its slope on both sides
+    of any split; a step leaves none."""
+    t = min(range(MIN_SEG, len(w) - MIN_SEG + 1),
+            key=lambda t: np.abs(w[:t] - np.median(w[:t])).sum() + np.abs(w[t:] - np.median(w[t:])).sum())
+    i, j = np.triu_indices(len(w), 1)
+    same = (j < t) | (i >= t)
+    within = np.median((w[j[same]] - w[i[same]]) / (j[same] - i[same]))
+    return within / slope < 0.5
+
+
+def trend_p(w):
+    """Two-sided p of the least-squares slope of w, the worst over leaving
+    out any one run (as for a step: no drift may hinge on one run)."""
     x = np.arange(len(w))
-    line = np.abs(w - icpt - slope * x).sum()
-    step = min(np.abs(w[:t] - np.median(w[:t])).sum() + np.abs(w[t:] - np.median(w[t:])).sum()
-               for t in range(MIN_SEG, len(w) - MIN_SEG + 1))
-    return step <= line
+    fits = [stats.linregress(x, w)] + [stats.linregress(np.delete(x, i), np.delete(w, i))
+                                       for i in range(len(w))]
+    sign = fits[0].slope > 0
+    return max(f.pvalue if (f.slope > 0) == sign else 1.0 for f in fits)
 
 
 def drifts(y, window, drift, alpha, logs=True):
     """Windows of `window` runs drifting by `drift` or more in total (Theil-Sen
-    slope of the logs, its interval at 1 - alpha excluding 0, a line fitting
-    better than one step), overlapping ones of one sign merged; their size
-    from a Theil-Sen line over the merged runs, their p Kendall's tau's.
-    (The interval is Kendall's too, and at 10 runs it is wide: at 1 - alpha
-    over the number of windows it excluded 0 only for a ramp without one
-    run out of order, and a 2 % per run drift went unseen.)"""
+    slope of the logs), with no step explaining it, its 99 % interval
+    excluding 0 and the least-squares slope's p under alpha (trend_p()).
+    The interval is Kendall's, and at 10 runs a narrower one excludes 0
+    only for a ramp without a run out of order: at 1 - alpha a 2 % per
+    run drift went unseen in half the series. Overlapping windows of one
+    sign are one drift, from the start of the steepest to the end of the
+    last, its size from a Theil-Sen line over those runs."""
     n, hits = len(y), []
     if n < window:
         return []
@@ -213,13 +228,15 @@ def drifts(y, window, drift, alpha, logs=True):
     w = np.lib.stride_tricks.sliding_window_view(y, window)
     rough = np.median((w[:, j] - w[:, i]) / (j - i), axis=1)
     for s in np.flatnonzero(np.abs(np.expm1(rough * (window - 1))) >= drift):
-        slope, icpt, lo, hi = stats.theilslopes(w[s], np.arange(window), 1 - alpha)
+        slope, icpt, lo, hi = stats.theilslopes(w[s], np.arange(window), 0.99)
         if abs(math.expm1(slope * (window - 1))) >= drift and lo * hi > 0 and \
-                not _step_fits_better(w[s], slope, icpt):
-            if hits and s <= hits[-1][1] and (slope > 0) == hits[-1][2]:
+                not _step_explains(w[s], slope) and trend_p(w[s]) < alpha:
+            if hits and s <= hits[-1][1] and (slope > 0) == (hits[-1][2] > 0):
                 hits[-1][1] = s + window - 1
+                if abs(slope) > abs(hits[-1][2]):
+                    hits[-1][0], hits[-1][2] = s, slope
             else:
-                hits.append([s, s + window - 1, slope > 0])
+                hits.append([s, s + window - 1, slope])
     out = []
     for a, b, _ in hits:
         x = np.arange(b - a + 1)
@@ -228,7 +245,7 @@ def drifts(y, window, drift, alpha, logs=True):
         before, after = np.exp(ends) if logs else ends
         out.append({"type": "drift", "index": a, "end_index": b, "before": float(before),
                     "after": float(after), "change": _change(float(before), float(after)),
-                    "p": float(stats.kendalltau(x, y[a:b + 1]).pvalue)})
+                    "p": trend_p(y[a:b + 1])})
     return out
 
 
@@ -245,7 +262,7 @@ def _detect(y, v, logs, o):
              for s in steps(y, v, cps, o.alpha, o.min_change)]
     for d in drifts(y, o.window, o.drift, o.alpha, logs):
         # The ramp's own steps are the drift, not steps of their own.
-        found = [f for f in found if not d["index"] < f["index"] <= d["end_index"]] + [d]
+        found = [f for f in found if not d["index"] <= f["index"] <= d["end_index"]] + [d]
     return found
 
 
