@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Test series for change-point detection, built from a real run set.
+
+fixtures/history/bench-6.12.json is a real `make bench` (6.12 perf kernel,
+two-vCPU TCG, host clock, one boot, raw samples), cut to the tools whose
+documents fit the fixture (alloc, concurrency, memset, mmap, pressure,
+zero; perf counters dropped): 254 metrics.
+
+A synthetic run draws every metric's raw samples again with replacement
+(bootstrap, seeded), so its p50 wobbles as much as that metric's own
+samples allow, and multiplies the whole run by a boot factor: lognormal,
+sigma BOOT_SIGMA, the same for every metric of the run. Chosen runs are
+then scaled by known factors (step(), drift()). The output is the series
+dicts of history.series(), so the detection tests need no database.
+
+BOOT_SIGMA (1 %) is a margin, not a measurement: under icount (make bench
+CLOCK=icount, the repeatable timings), two boots of one build differed by 0.0 % in the median
+metric and 0.1 % at the 90th percentile (docs/measurements.md); under the
+host clock by a factor 1.2 to 1.8 on every metric (that page, and two make
+check boots of Dec 5 here), through which no detector sees a 10 % step in
+raw times: those are watched as ratios within a boot, where that factor
+cancels (ratios=True; heaps measured a minute apart still differ). The samples resampled are host-clock ones,
+so a synthetic run already wobbles more than an icount run does.
+measure_changepoint.py --boot-sigma 0.03 shows what 3 % costs. Real
+repeated boots of one build (fixtures/history/repeat-*.json, when present)
+give boot_sigma() its measured value and repeat_series() real null series.
+"""
+import glob
+import hashlib
+import os
+import sys
+import zlib
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE)))
+
+from heaplab_reports import data  # noqa: E402
+
+HIST = os.path.join(HERE, "fixtures", "history")
+BENCH = os.path.join(HIST, "bench-6.12.json")
+REPEATS = os.path.join(HIST, "repeat-*.json")
+BOOT_SIGMA = 0.01
+
+
+def load(path=BENCH):
+    """{metric: raw samples} of a run set's metrics that have raw samples,
+    and a label of its machine and kernel."""
+    rs = data.load(path)
+    m = data.machine(rs)
+    label = f"{m.get('kernel')} ({m.get('cpus')} CPUs, {os.path.basename(path)})"
+    return {name: np.asarray(d["samples_ns"], dtype=float) for name, d in data.metric_items(rs)
+            if d.get("samples_ns")}, label
+
+
+def step(n, k, factor):
+    """Run factors of a step: runs k.. scaled by factor."""
+    f = np.ones(n)
+    f[k:] = factor
+    return f
+
+
+def drift(n, k, rate=1.02, length=10):
+    """Run factors of a drift: run k + i (i < length) scaled by rate**(i + 1),
+    the runs after it by rate**length."""
+    f = np.ones(n)
+    f[k:k + length] = rate ** np.arange(1, len(f[k:k + length]) + 1)
+    f[k + length:] = rate ** length
+    return f
+
+
+def twin(name):
+    """The upstream metric a heaplab one is divided by, or None."""
+    return name.replace("/dev/heaplab/", "/dev/dma_heap/") if "/dev/heaplab/" in name else None
+
+
+def _series(metric, label, kind, unit, better, values, p99, n, samples):
+    key = hashlib.sha1(f"{metric}|synthetic|{label}".encode()).hexdigest()[:10]
+    pts = [{"run": r + 1, "seq": r + 1, "commit": hashlib.sha1(b"%d" % r).hexdigest()[:7],
+            "added": f"2026-12-{1 + r // 24:02d}T{r % 24:02d}:00:00Z", "value": float(values[r]),
+            "p99": None if p99 is None else float(p99[r]), "n": n,
+            "samples": None if samples is None else samples[r], "report": None}
+           for r in range(len(values))]
+    return {"key": key, "metric": metric, "kind": kind, "unit": unit, "better": better,
+            "machine": "synthetic: resampled real samples", "kernel": label, "points": pts}
+
+
+def make(n=25, seed=0, scale=None, names=None, boot_sigma=BOOT_SIGMA, ratios=False, base=None):
+    """Series of n synthetic runs: one per metric of `names` (default all),
+    `scale` {metric: run factors} scaling that metric's samples run by run.
+    ratios: also each heaplab metric over its upstream twin in the same run
+    (kind "ratio"), where the boot factor cancels."""
+    metrics, label = base or load()
+    scale = scale or {}
+    boot = np.random.default_rng(seed).lognormal(0.0, boot_sigma, n)
+    names = sorted(names or metrics, key=data.natural_key)
+    want = set(names) | {twin(m) for m in names if ratios and twin(m) in metrics}
+    p50, out = {}, []
+    for m in sorted(want, key=data.natural_key):
+        s = metrics[m]
+        # a metric's draws depend on the seed and its name only, not on what else is asked
+        rng = np.random.default_rng([seed, zlib.crc32(m.encode())])
+        runs = s[rng.integers(0, len(s), (n, len(s)))] * (boot * scale.get(m, 1.0))[:, None]
+        p50[m] = np.median(runs, axis=1)
+        if m in names:
+            out.append(_series(m, label, "time", "ns", "lower", p50[m],
+                               np.percentile(runs, 99, axis=1), len(s), runs))
+    for m in names:
+        if ratios and twin(m) in metrics:
+            out.append(_series(m + " /upstream", label, "ratio", "x", "lower",
+                               p50[m] / p50[twin(m)], None, None, None))
+    return out
+
+
+def repeat_runsets(pattern=REPEATS):
+    return [data.load(p) for p in sorted(glob.glob(pattern), key=data.natural_key)]
+
+
+def repeat_series(pattern=REPEATS):
+    """Real null series: one point per repeated boot of one build (each
+    file's p50s), for every metric in all of them. [] without the files."""
+    per = [data.metrics(rs) for rs in repeat_runsets(pattern)]
+    if not per:
+        return []
+    label = f"repeats of {data.machine(repeat_runsets(pattern)[0]).get('kernel')}"
+    out = []
+    for m in sorted(set.intersection(*(set(d) for d in per)), key=data.natural_key):
+        ds = [d[m] for d in per]
+        out.append(_series(m, label, "time", "ns", "lower", [d["p50_ns"] for d in ds],
+                           [d["p99_ns"] for d in ds], ds[0]["n"],
+                           [np.asarray(d["samples_ns"], float) if d.get("samples_ns") else None
+                            for d in ds]))
+    return out
+
+
+def boot_sigma(runsets):
+    """The sd of the boot factor over repeated boots of one build: per boot,
+    the median over metrics of its log p50 less that metric's mean."""
+    per = [data.metrics(rs) for rs in runsets]
+    common = sorted(set.intersection(*(set(d) for d in per)))
+    logs = np.log([[d[m]["p50_ns"] for m in common] for d in per])
+    return float(np.std(np.median(logs - logs.mean(0), axis=1), ddof=1))
+
+
+def noise(samples, draws=200, seed=0):
+    """The sd of the log p50 of a bootstrap draw of these samples: how much a
+    run's value of this metric wobbles from its samples alone."""
+    idx = np.random.default_rng(seed).integers(0, len(samples), (draws, len(samples)))
+    return float(np.std(np.log(np.median(samples[idx], axis=1))))
