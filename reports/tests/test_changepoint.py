@@ -157,13 +157,6 @@ class Null(unittest.TestCase):
             self.assertGreater(len(ss), 300)
             self.assertEqual(brief(changepoint.check(ss)), [], f"seed {seed}")
 
-    def test_repeats(self):
-        """nothing found on real repeated boots of one build (fixtures/history/repeat-*.json)"""
-        ss = series.repeat_series()
-        if not ss:
-            self.skipTest("no fixtures/history/repeat-*.json yet")
-        self.assertEqual(brief(changepoint.check(ss)), [])
-
 
 class Options(unittest.TestCase):
     def test_too_short(self):
