@@ -221,11 +221,9 @@ def _impl(heap):
     return heap.split(":", 1)[0] if ":" in heap else None
 
 
-def _time_point(d, n="n", q="{}_ns"):
-    return {"n": d.get(n), "p50": d[q.format("p50")], "p90": d.get(q.format("p90")),
-            "p99": d.get(q.format("p99")), "p999": d.get(q.format("p999")),
-            "mean": d.get(q.format("mean")), "stddev": d.get(q.format("stddev")),
-            "samples": d.get("samples_ns")}
+def _time_point(d, n="n"):
+    pt = {q: d.get(q + "_ns") for q in ("p50", "p90", "p99", "p999", "mean", "stddev")}
+    return dict(pt, n=d.get(n), samples=d.get("samples_ns"))
 
 
 def _num(v):
@@ -337,7 +335,7 @@ def _schema_of(path):
     return doc.get("schema") if isinstance(doc, dict) else None
 
 
-def _item(where, rs, report=None, prov=None, docs=()):
+def run_item(where, rs, report=None, prov=None, docs=()):
     return {"where": where, "rs": rs, "report": report, "prov": prov, "docs": list(docs),
             "source": []}
 
@@ -367,7 +365,7 @@ def _from_dir(d):
             prov = load_provenance(p)
     docs = [p for p in every if kinds[p] in data.SIDE_SCHEMAS]
     index = os.path.join(d, "index.html")
-    it = _item(d, rs, index if os.path.exists(index) else None, prov, [data.load_side(p) for p in docs])
+    it = run_item(d, rs, index if os.path.exists(index) else None, prov, [data.load_side(p) for p in docs])
     it["source"] = src + docs
     return it
 
@@ -388,7 +386,7 @@ def gather(paths):
             rs = data.load(p)
             index = os.path.join(os.path.dirname(os.path.abspath(p)), "index.html")
             prov = provenance_for([p])
-            items.append(_item(p, rs, index if os.path.exists(index) else None, prov))
+            items.append(run_item(p, rs, index if os.path.exists(index) else None, prov))
             items[-1]["source"] = [p]
         elif kind == data.TOOL_SCHEMA:
             tools.append(p)
@@ -401,7 +399,7 @@ def gather(paths):
                                 " run set or tool document, a stress or tracer document, a"
                                 " provenance, or a report directory")
     if tools:
-        it = _item(tools[0], data.merge(tools))
+        it = run_item(tools[0], data.merge(tools))
         beside = os.path.join(os.path.dirname(os.path.abspath(tools[0])), "provenance.json")
         it["prov"] = load_provenance(beside) if os.path.exists(beside) else None
         it["source"] = list(tools)
