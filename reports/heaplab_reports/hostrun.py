@@ -293,6 +293,20 @@ def init_on_alloc(cmdline, config):
     return None
 
 
+def host_provenance(release):
+    """What keys this run in the history (heaplab history add): this tree's
+    commit, the running kernel's config, no emulator."""
+    from . import history
+    config = next((p for p in (f"/boot/config-{release}",
+                               "/proc/config.gz" if release == os.uname().release else None)
+                   if p and os.access(p, os.R_OK)), None)
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+    try:
+        return history.provenance(top, config, release, "host", "none", cpu_model(_read("/proc/cpuinfo")))
+    except data.BadInput:   # an unreadable config.gz: the run goes on, its config unknown
+        return history.provenance(top, None, release, "host", "none", cpu_model(_read("/proc/cpuinfo")))
+
+
 def probe_machine(bench, extra):
     p = subprocess.run([bench, "machine", *extra], capture_output=True, text=True)
     if p.returncode:
@@ -350,6 +364,9 @@ def main(a):
     side = [p for p in jsons if data.side_kind(p)]
     rs = data.merge([p for p in jsons if p not in side])
     desc = describe(probe, heaps, env, _read("/proc/cpuinfo"))
+    rs["provenance"] = host_provenance(probe["machine"].get("kernel"))
+    with open(os.path.join(out, "provenance.json"), "w") as f:
+        json.dump(rs["provenance"], f, indent=1)
     if rs["runs"]:
         from . import report
         report.report(rs, out, [data.load_side(p) for p in side],
