@@ -207,7 +207,7 @@ def class_verdict(name, r, slo):
     if slo["p99_ns"] is not None and r["n"] and r["p99_ns"] is not None \
             and r["p99_ns"] > slo["p99_ns"]:
         return {"class": name, "cause": "latency", "failures": n, "allocs": r["allocs"],
-                "p99_ns": r["p99_ns"],
+                "p99_ns": r["p99_ns"], "n": r["n"],
                 "detail": f"class {name}: alloc p99 {ms(r['p99_ns'])} > {ms(slo['p99_ns'])}:"
                           " latency"}
     return None
@@ -264,6 +264,9 @@ def compute(prof, points, slo):
             if r["odd"]:
                 rec["notes"].append(f"at {data.size_label(r['size'])} the replay attempted "
                                     + ", ".join(r["odd"]))
+        tail = tail_note(measured)
+        if tail:
+            rec["notes"].append(tail)
         best = next((r for r in measured if r["meets"]), None)
         if best:
             rec.update(size=best["size"], peak_used=best["peak_used"], margin=best["unused"])
@@ -288,6 +291,22 @@ def compute(prof, points, slo):
                        + "; ".join(f"{data.size_label(r['size'])}: {r['why']}" for r in rows))
         out.append(rec)
     return out
+
+
+def tail_note(rows):
+    """A note when sizes missed the SLO on latency alone: the p99 that
+    decided rests on a class's few largest allocations of one replay, which
+    move between replays of one boot (docs/cma-sizing.md)."""
+    lat = [r for r in rows if r["fails"] and all(f["cause"] == "latency" for f in r["fails"])]
+    if not lat:
+        return None
+    f = min((f for r in lat for f in r["fails"]), key=lambda f: f["n"])
+    # numpy's p99 interpolates between the samples at floor(0.99 (n - 1)) and above it
+    k = f["n"] - int(0.99 * (f["n"] - 1))
+    sizes = ", ".join(data.size_label(r["size"]) for r in lat)
+    return (f"{sizes} missed on latency alone; class {f['class']}'s p99 there rests on the"
+            f" {k} largest of {f['n']} allocations, one replay's tail: repeat the sweep"
+            " before sizing by it")
 
 
 def verdict_line(rec, here=False):

@@ -238,6 +238,9 @@ class Recommend(unittest.TestCase):
         self.assertEqual((hl["size"], hl["cause"], hl["fails"][0]["class"]), (None, "latency", "still"))
         self.assertIn("alloc p99 18 ms > 10 ms: latency (and 1 more class(es))",
                       cmasize.verdict_line(hl))
+        # the p99 that decided rests on a few allocations: said, with how few
+        self.assertIn("192M, 256M missed on latency alone; class still's p99 there rests on the"
+                      " 2 largest of 4 allocations", cmasize.verdict_line(hl))
 
     def test_not_monotonic_and_missing(self):
         """a larger size that misses, a smaller size without a result, a left-out peak: noted"""
