@@ -5,9 +5,9 @@ hold comparable runs.
 A run is one boot's run set (bench.json) with the stress and tracer
 documents that go with it. It is keyed by what makes two runs comparable:
 the heaplab commit, the kernel (release and a hash of its .config), the
-machine class (CPU model, accelerator, clock, guest CPUs and memory, and
-the memset bandwidth measured in the same boot: a machine twice as slow
-is a class of its own, never mixed in) and, per metric, the heap and its
+machine class (its name, CPU model, accelerator, clock, guest CPUs and
+memory; the memset bandwidth of each boot is kept beside it, and a boot far
+from its class's is named when added) and, per metric, the heap and its
 implementation. Raw times move with the machine, so beside them the store
 keeps ratios measured within one boot: heaplab / upstream p50 of twin
 cases, and zeroing GB/s over the memset limit.
@@ -36,7 +36,11 @@ from . import data
 PROVENANCE_SCHEMA = "heaplab-provenance/1"
 PROVENANCE_FILE = "heaplab-provenance-1.json"
 DEFAULT_DB = os.path.join("reports", "out", "history.sqlite")
-CLASS_TOLERANCE = 0.25      # a run joins a machine class within +-25 % of its memset GB/s
+# A boot whose memset GB/s is off its class's first by more than this is
+# named when added. Not a class of its own: under the host clock one
+# loaded 2-core host gave 0.42 to 0.80 GB/s over 8 boots of one build
+# (docs/history.md), as far apart as two machines of one kind are.
+CLASS_TOLERANCE = 0.25
 # Throughputs in a case besides its distributions: field -> unit.
 RATES = {"p50_gbps": "GB/s", "worker_clear_gbps": "GB/s", "ops_per_s": "ops/s"}
 
@@ -69,6 +73,11 @@ MIGRATIONS = [
     """
     CREATE TABLE docs (run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
         kind TEXT NOT NULL, digest TEXT NOT NULL UNIQUE, body BLOB NOT NULL);
+    """,
+    # 3: machines by name (--machine, the testbed), no longer split by memset
+    # bandwidth; machines.memset_gbps stays the class's first run's
+    """
+    ALTER TABLE machines ADD COLUMN name TEXT NOT NULL DEFAULT '';
     """,
 ]
 
@@ -153,7 +162,7 @@ def _git(srcdir, *args):
 
 
 def provenance(srcdir, kernel_config=None, kernel_release=None, clock=None, accel=None,
-               cpu_model=None):
+               cpu_model=None, machine=None):
     """A heaplab-provenance/1 document: the commit of @srcdir ("unknown"
     outside git), the kernel config's hash, and how the run was taken."""
     commit = _git(srcdir, "rev-parse", "HEAD")
@@ -181,7 +190,8 @@ def provenance(srcdir, kernel_config=None, kernel_release=None, clock=None, acce
             "branch": None if branch in (None, "HEAD") else branch,
             "kernel_release": kernel_release,
             "kernel_config_sha256": config_sha256(kernel_config) if kernel_config else None,
-            "clock": clock, "accel": accel, "host_cpu_model": cpu_model, "date": now()}
+            "clock": clock, "accel": accel, "host_cpu_model": cpu_model,
+            "machine": machine or os.environ.get("HEAPLAB_MACHINE") or None, "date": now()}
 
 
 def load_provenance(path, doc=None):
@@ -421,8 +431,8 @@ def gather(paths):
 # --- add ------------------------------------------------------------------
 
 def _key(it, flags):
-    """commit, describe, dirty, branch, kernel config, clock, accel, cpu: the
-    flags first, then the run's provenance."""
+    """commit, describe, dirty, branch, kernel config, clock, accel, cpu,
+    machine name: the flags first, then the run's provenance."""
     pv = it["prov"] or {}
     commit = flags.get("commit") or pv.get("heaplab_commit")
     if not commit or commit == "unknown":
@@ -441,7 +451,8 @@ def _key(it, flags):
             "config": config_sha256(cfg) if cfg else pv.get("kernel_config_sha256"),
             "clock": flags.get("clock") or pv.get("clock") or "unknown",
             "accel": flags.get("accel") or pv.get("accel") or "unknown",
-            "cpu": flags.get("cpu_model") or pv.get("host_cpu_model") or "unknown"}
+            "cpu": flags.get("cpu_model") or pv.get("host_cpu_model") or "unknown",
+            "name": flags.get("machine") or pv.get("machine") or ""}
 
 
 def _one(conn, sql, args):
@@ -450,16 +461,17 @@ def _one(conn, sql, args):
 
 
 def machine_class(conn, key, gbps):
-    """(id, new): the class of these keys whose reference memset bandwidth is
-    within CLASS_TOLERANCE of @gbps, the nearest if several; else a new one."""
-    rows = conn.execute("SELECT id, memset_gbps FROM machines WHERE cpu_model = ? AND accel = ?"
-                        " AND clock = ? AND guest_cpus = ? AND guest_mem = ?", key).fetchall()
-    near = [(abs(math.log(gbps / ref)), i) for i, ref in rows if abs(gbps / ref - 1) <= CLASS_TOLERANCE]
-    if near:
-        return min(near)[1], False
-    cur = conn.execute("INSERT INTO machines (cpu_model, accel, clock, guest_cpus, guest_mem,"
-                       " memset_gbps) VALUES (?, ?, ?, ?, ?, ?)", (*key, gbps))
-    return cur.lastrowid, True
+    """(id, new, factor): the class of these keys (name, CPU model, accel,
+    clock, guest CPUs, guest GiB), else a new one; factor: @gbps over the
+    class's reference memset bandwidth."""
+    row = conn.execute("SELECT id, memset_gbps FROM machines WHERE name = ? AND cpu_model = ?"
+                       " AND accel = ? AND clock = ? AND guest_cpus = ? AND guest_mem = ?",
+                       key).fetchone()
+    if row:
+        return row[0], False, gbps / row[1]
+    cur = conn.execute("INSERT INTO machines (name, cpu_model, accel, clock, guest_cpus, guest_mem,"
+                       " memset_gbps) VALUES (?, ?, ?, ?, ?, ?, ?)", (*key, gbps))
+    return cur.lastrowid, True, 1.0
 
 
 def kernel_id(conn, release, version, config):
@@ -505,9 +517,9 @@ def prepare(items, flags=None):
 
 def add(conn, items, flags=None):
     """Add the runs of gather() in one transaction: all or none. flags: the
-    CLI's commit, branch, kernel_config, clock, accel, cpu_model, report
+    CLI's commit, branch, kernel_config, clock, accel, cpu_model, machine, report
     (None: from the provenance). Returns per run {run, seq, commit, metrics,
-    docs, skipped_docs, machine, new_machine, kernel}."""
+    docs, skipped_docs, machine, new_machine, kernel, memset_factor}."""
     flags = prepare(items, flags)
     done, cache = [], {}
     with transaction(conn):
@@ -520,8 +532,8 @@ def add(conn, items, flags=None):
                                     f" (commit {short(old[1])})")
             mach = data.machine(rs)
             mem = math.ceil(int(mach.get("mem_bytes", 0)) / (1 << 30))    # MemTotal < what was given
-            mid, new = machine_class(conn, (key["cpu"], key["accel"], key["clock"],
-                                            mach.get("cpus", 0), mem), gbps)
+            mid, new, factor = machine_class(conn, (key["name"], key["cpu"], key["accel"],
+                                                    key["clock"], mach.get("cpus", 0), mem), gbps)
             kid = kernel_id(conn, mach.get("kernel", "unknown"), mach.get("version"), key["config"])
             seq = (_one(conn, "SELECT max(seq) FROM runs", ()) or 0) + 1
             report = flags.get("report") or it["report"]
@@ -550,7 +562,8 @@ def add(conn, items, flags=None):
                     _pause()
             done.append({"run": rid, "seq": seq, "commit": key["commit"], "metrics": len(ms),
                          "docs": len(docs), "skipped_docs": len(it["docs"]) - len(docs),
-                         "machine": mid, "new_machine": new, "kernel": kernel_label(conn, kid)})
+                         "machine": mid, "new_machine": new, "kernel": kernel_label(conn, kid),
+                         "memset_factor": factor})
     return done
 
 
@@ -562,10 +575,12 @@ def short(commit):
 
 def machine_labels(conn):
     acc = {"tcg": "QEMU TCG", "kvm": "QEMU KVM", "none": "no emulator", "unknown": "emulator unknown"}
-    return {i: f"{acc.get(a, a)}{'' if cpu == 'unknown' else ' on ' + cpu}, {cpus} CPUs, {mem} GiB,"
+    return {i: f"{name + ': ' if name else ''}{acc.get(a, a)}"
+               f"{'' if cpu == 'unknown' else ' on ' + cpu}, {cpus} CPUs, {mem} GiB,"
                f" {clock} clock, class {i} ({g:.2f} GB/s)"
-            for i, cpu, a, clock, cpus, mem, g in conn.execute(
-                "SELECT id, cpu_model, accel, clock, guest_cpus, guest_mem, memset_gbps FROM machines")}
+            for i, name, cpu, a, clock, cpus, mem, g in conn.execute(
+                "SELECT id, name, cpu_model, accel, clock, guest_cpus, guest_mem, memset_gbps"
+                " FROM machines")}
 
 
 def kernel_label(conn, kid):

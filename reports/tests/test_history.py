@@ -185,26 +185,39 @@ class HistoryAdd(unittest.TestCase):
 
 
 class HistoryMachines(unittest.TestCase):
-    def test_slower_machine_apart(self):
-        """memset half as fast: a class and series of its own; 20 % faster: the same class"""
+    def test_machines_by_name(self):
+        """one machine's boots share a class whatever their memset (0.5x, 1.2x: named when added);
+        another --machine name, or CPU model, is a class and series of its own"""
         with tempfile.TemporaryDirectory() as t:
             db = os.path.join(t, "h.sqlite")
             conn = history.open_db(db, create=True)
             flags = {"commit": "c1", "clock": "host", "accel": "tcg", "cpu_model": "Test CPU"}
-            for factor in (1, 0.5, 1.2):
+            factors = {}
+            for factor, more in ((1, {}), (0.5, {}), (1.2, {}), (1.01, {"machine": "runner-2"}),
+                                 (1.02, {"cpu_model": "Other CPU"})):
                 item = history.run_item(f"memset x{factor}", runset(memset_scaled(factor)))
-                done, = history.add(conn, [item], flags)
+                done, = history.add(conn, [item], dict(flags, **more))
+                factors[done["run"]] = done["memset_factor"]
+            self.assertAlmostEqual(factors[2], 0.5, places=2)
+            self.assertAlmostEqual(factors[3], 1.2, places=2)
             classes = {r["run"]: r["machine"] for r in history.runs(conn)}
-            self.assertIn("class 1 ", classes[1])
-            self.assertIn("class 2 ", classes[2])
-            self.assertEqual(classes[3], classes[1])
+            self.assertEqual(classes[1], classes[2])
+            self.assertEqual(classes[1], classes[3])
+            self.assertIn("class 2 ", classes[4])
+            self.assertTrue(classes[4].startswith("runner-2: "), classes[4])
+            self.assertIn("class 3 ", classes[5])
             by_metric = {}
             for s in history.series(conn):
                 by_metric.setdefault(s["metric"], []).append(s)
                 self.assertEqual(len({classes[p["run"]] for p in s["points"]}), 1, s["metric"])
             ss = by_metric["alloc heap=/dev/heaplab/system size=4096 alloc"]
-            self.assertEqual(sorted([p["run"] for p in s["points"]] for s in ss), [[1, 3], [2]])
+            self.assertEqual(sorted([p["run"] for p in s["points"]] for s in ss), [[1, 2, 3], [4], [5]])
             conn.close()
+            # the CLI names a boot far from its class's memset
+            p = cli("history", "add", "--db", db, "--commit", "c2", "--clock", "host", "--accel", "tcg",
+                    "--cpu-model", "Test CPU", write_json(t, "slow.json", runset(memset_scaled(0.4))))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("memset 0.40x its machine class's first run", p.stdout)
 
 
 class HistorySchema(unittest.TestCase):
@@ -212,11 +225,15 @@ class HistorySchema(unittest.TestCase):
         """a version 1 DB with a run migrates to the current schema, keeps the run, takes documents"""
         with tempfile.TemporaryDirectory() as t:
             db = os.path.join(t, "v1.sqlite")
-            conn = sqlite3.connect(db, isolation_level=None)
-            history.migrate(conn, upto=1)
-            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 1)
+            conn = history.open_db(db, create=True)
             history.add(conn, [history.run_item("v1", runset())], {"commit": "old"})
             want = history.series(conn)
+            conn.close()
+            # back to version 1's shape (migration 1's tables only), the run in it
+            conn = sqlite3.connect(db, isolation_level=None)
+            conn.executescript("ALTER TABLE machines DROP COLUMN name; DROP TABLE docs;"
+                               " PRAGMA user_version = 1;")
+            self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0], 1)
             conn.close()
             conn = history.open_db(db)
             self.assertEqual(conn.execute("PRAGMA user_version").fetchone()[0],
