@@ -4,16 +4,18 @@ built from a real bench run (series.py): injected steps found at their run
 with their direction, a slow drift found, nothing found on resampled runs
 of the same build, the options and the series too short to check."""
 import argparse
+import glob
 import json
 import os
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
 
 import series  # noqa: E402
-from heaplab_reports import changepoint  # noqa: E402
+from heaplab_reports import changepoint, data, history  # noqa: E402
 
 BASE = series.load()
 N = 25
@@ -156,6 +158,20 @@ class Null(unittest.TestCase):
             ss = series.make(N, seed, base=BASE, ratios=True)
             self.assertGreater(len(ss), 300)
             self.assertEqual(brief(changepoint.check(ss)), [], f"seed {seed}")
+
+    def test_no_finding_on_repeated_boots(self):
+        """nothing found on real boots of one build (fixtures/history/repeat-*.json, tests/history/make-repeats) put through the store: every time, ratio and GB/s series"""
+        paths = sorted(glob.glob(series.REPEATS), key=data.natural_key)
+        self.assertGreaterEqual(len(paths), 10, "a drift window needs 10 runs")
+        with tempfile.TemporaryDirectory() as t:
+            conn = history.open_db(os.path.join(t, "h.sqlite"), create=True)
+            history.add(conn, [it for p in paths for it in history.gather([p])], {})
+            ss = history.series(conn)
+            conn.close()
+        # one machine class and kernel: every series holds every boot
+        self.assertEqual({len(s["points"]) for s in ss}, {len(paths)})
+        self.assertEqual({s["kind"] for s in ss}, {"time", "ratio", "gbps"})
+        self.assertEqual(brief(changepoint.check(ss)), [])
 
 
 class Options(unittest.TestCase):
