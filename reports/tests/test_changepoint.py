@@ -5,15 +5,11 @@ with their direction, a slow drift found, nothing found on resampled runs
 of the same build, the options and the series too short to check."""
 import argparse
 import json
-import os
-import sys
 import unittest
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path.insert(0, HERE)
-
-import series  # noqa: E402
-from heaplab_reports import changepoint  # noqa: E402
+import common  # noqa: F401 (heaplab_reports on sys.path)
+import series
+from heaplab_reports import changepoint
 
 BASE = series.load()
 N = 25
