@@ -352,6 +352,8 @@ def plots(prof, points, recs, slo, outdir):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from .report import save_figure
     made = []
     names = [c["name"] for c in profile.cma_classes(prof)]
     ticks = [p["size"] / MiB for p in points]
@@ -364,12 +366,6 @@ def plots(prof, points, recs, slo, outdir):
         ax.grid(True, alpha=0.3)
         if rec and rec["size"] is not None:
             ax.axvline(rec["size"] / MiB, color="green", ls=":", label="recommended")
-
-    def save(fig, name):
-        fig.tight_layout()
-        fig.savefig(os.path.join(outdir, name), dpi=90)
-        plt.close(fig)
-        made.append(name)
 
     if not recs:
         return made
@@ -397,7 +393,7 @@ def plots(prof, points, recs, slo, outdir):
             ax.set_ylabel(ylabel)
             ax.set_title(f"{rec['label']}: {title}")
             ax.legend(fontsize=7)
-        save(fig, name)
+        save_figure(fig, outdir, name, made)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for rec in recs:
         for key, ls in (("pgmigrate_success", "-"), ("pgmigrate_fail", "--")):
@@ -408,7 +404,7 @@ def plots(prof, points, recs, slo, outdir):
     ax.set_ylabel("pages migrated during the replay (/proc/vmstat delta)")
     ax.set_title("migration against CMA size")
     ax.legend(fontsize=7)
-    save(fig, "cma_size_migration.png")
+    save_figure(fig, outdir, "cma_size_migration.png", made)
     return made
 
 

@@ -33,13 +33,14 @@ class BadInput(Exception):
     pass
 
 
-def schema(name="heaplab-bench-1.json"):
-    for d in SCHEMA_DIRS:
+def schema(name="heaplab-bench-1.json", dirs=SCHEMA_DIRS):
+    """The schema file @name from the first of @dirs that has it."""
+    for d in dirs:
         p = os.path.join(d, name)
         if os.path.exists(p):
             with open(p) as f:
                 return json.load(f)
-    raise BadInput(f"schema {name} not found in " + ", ".join(SCHEMA_DIRS))
+    raise BadInput(f"schema {name} not found in " + ", ".join(dirs))
 
 
 def validate_tool_doc(doc, where, name="heaplab-bench-1.json", label=TOOL_SCHEMA):

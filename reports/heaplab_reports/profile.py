@@ -33,12 +33,7 @@ Validator = jsonschema.validators.extend(
 
 
 def schema():
-    for d in SCHEMA_DIRS:
-        p = os.path.join(d, SCHEMA_FILE)
-        if os.path.exists(p):
-            with open(p) as f:
-                return json.load(f)
-    raise data.BadInput(f"schema {SCHEMA_FILE} not found in " + ", ".join(SCHEMA_DIRS))
+    return data.schema(SCHEMA_FILE, SCHEMA_DIRS)
 
 
 def field(path):

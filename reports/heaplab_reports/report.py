@@ -22,7 +22,9 @@ def _heaps(rows):
     return sorted({r["heap"] for r in rows if "heap" in r})
 
 
-def _save(fig, outdir, name, made):
+def save_figure(fig, outdir, name, made):
+    """Writes @fig to outdir/name (the page's size and resolution), closes
+    it and adds name to @made."""
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, name), dpi=90)
     plt.close(fig)
@@ -50,7 +52,7 @@ def plot_latency(rs, outdir, made):
         ax.set_title(f"{op} latency against size")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    _save(fig, outdir, "latency_vs_size.png", made)
+    save_figure(fig, outdir, "latency_vs_size.png", made)
 
 
 def plot_cdf(rs, outdir, made):
@@ -72,7 +74,7 @@ def plot_cdf(rs, outdir, made):
         ax.set_ylabel("fraction of allocations")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-    _save(fig, outdir, "latency_cdf.png", made)
+    save_figure(fig, outdir, "latency_cdf.png", made)
 
 
 def plot_zero(rs, outdir, made):
@@ -97,7 +99,7 @@ def plot_zero(rs, outdir, made):
     ax.set_ylabel("GB/s at p50")
     ax.set_title("page zeroing against the memset limit")
     ax.legend(fontsize=8)
-    _save(fig, outdir, "zeroing.png", made)
+    save_figure(fig, outdir, "zeroing.png", made)
 
 
 MMAP_OPS = ("map_touch", "first_touch", "write", "read", "write_sync", "read_sync")
@@ -110,7 +112,7 @@ def _per_size(rows, outdir, name, made, draw):
     for ax, size in zip(axes[0], sizes):
         draw(ax, size, [r for r in rows if r["size"] == size])
         ax.legend(fontsize=7)
-    _save(fig, outdir, name, made)
+    save_figure(fig, outdir, name, made)
 
 
 def plot_mmap(rs, outdir, made):
@@ -172,7 +174,7 @@ def plot_pressure(rs, outdir, made):
     ax.set_ylabel("alloc latency (ns)")
     ax.set_title("allocation under a fragmenting co-runner against idle")
     ax.legend(fontsize=8)
-    _save(fig, outdir, "pressure.png", made)
+    save_figure(fig, outdir, "pressure.png", made)
 
 
 def ratio_rows(rs):
@@ -331,13 +333,13 @@ def report(rs, outdir, docs=(), extra=()):
     made = []
     for fn in (plot_latency, plot_cdf, plot_zero, plot_mmap, plot_concurrency, plot_pressure):
         fn(rs, outdir, made)
-    pool.figures(rs, outdir, made, plt, _save)
+    pool.figures(rs, outdir, made, plt, save_figure)
     heaptraces = [d for d in docs if d["schema"] == data.HEAPTRACE_SCHEMA]
     cmatraces = [d for d in docs if d["schema"] == data.CMATRACE_SCHEMA]
     stress = [d for d in docs if d["schema"] == data.STRESS_SCHEMA]
     fig = trace.breakdown_figure(heaptraces)
     if fig:
-        _save(fig, outdir, "where_time_goes.png", made)
+        save_figure(fig, outdir, "where_time_goes.png", made)
     with open(os.path.join(outdir, "bench.json"), "w") as f:
         json.dump(rs, f)
     text = ratio_text(rs) + pool.text(rs) + goals.text(rs)

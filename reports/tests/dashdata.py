@@ -14,10 +14,8 @@ import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-
-from heaplab_reports import dashboard, data  # noqa: E402
+from common import fixture
+from heaplab_reports import dashboard, data
 
 RUNS = 12
 STEP = 6        # runs >= STEP of the first series are 10 % slower
@@ -58,7 +56,7 @@ def finding(s, typ, direction, i, j=None):
 def make(top):
     """(series, findings, runs, outdir) under top; the reports of runs 1-4
     exist under top/runs (the page's parent), 5 outside it, 6 is gone."""
-    m = data.metrics(data.load(os.path.join(HERE, "fixtures", "alloc.json")))
+    m = data.metrics(data.load(fixture("alloc")))
     rng = np.random.default_rng(24)
     commits = [hashlib.sha1(str(i).encode()).hexdigest()[:7] for i in range(RUNS)]
     reports = [None] * RUNS

@@ -9,15 +9,12 @@ down) is found as a drift; and the findings on null series. Not a unit test (min
 docs/history.md shows its table."""
 import argparse
 import collections
-import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path.insert(0, HERE)
-
-import series  # noqa: E402
-from heaplab_reports import changepoint  # noqa: E402
+import common  # noqa: F401 (heaplab_reports on sys.path)
+import series
+from heaplab_reports import changepoint
 
 N = 25                # runs per series
 POSITIONS = (5, 12, 20)

@@ -28,17 +28,14 @@ give boot_sigma() its measured value and repeat_series() real null series.
 import glob
 import hashlib
 import os
-import sys
 import zlib
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE)))
+from common import FIX
+from heaplab_reports import data
 
-from heaplab_reports import data  # noqa: E402
-
-HIST = os.path.join(HERE, "fixtures", "history")
+HIST = os.path.join(FIX, "history")
 BENCH = os.path.join(HIST, "bench-6.12.json")
 REPEATS = os.path.join(HIST, "repeat-*.json")
 BOOT_SIGMA = 0.01

@@ -3,12 +3,11 @@
 """Runs reports/tests (unittest) and prints TAP, one result per test, for
 make check's automake TAP driver. `python3 -m unittest discover -s
 reports/tests` runs the same tests without TAP."""
-import os
 import sys
 import traceback
 import unittest
 
-HERE = os.path.dirname(os.path.realpath(__file__))
+from common import HERE
 
 
 class TapResult(unittest.TestResult):

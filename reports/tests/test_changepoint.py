@@ -7,15 +7,12 @@ import argparse
 import glob
 import json
 import os
-import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path.insert(0, HERE)
-
-import series  # noqa: E402
-from heaplab_reports import changepoint, data, history  # noqa: E402
+import common  # noqa: F401 (heaplab_reports on sys.path)
+import series
+from heaplab_reports import changepoint, data, history
 
 BASE = series.load()
 N = 25

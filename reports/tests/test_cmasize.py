@@ -15,24 +15,16 @@ import unittest
 
 import jsonschema
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-HEAPLAB = os.path.join(TOP, "reports", "heaplab")
+from common import FIX, HEAPLAB, REPORTS, TOP, cli, stand_in, tmpdir, write_json
+from heaplab_reports import cmasize, data, profile
+
 TESTPROF = os.path.join(TOP, "tests", "profiles")
 SHIPPED = os.path.join(TOP, "profiles")
-SWEEP = os.path.join(HERE, "fixtures", "cma-size", "camera")
-sys.path.insert(0, os.path.join(TOP, "reports"))
-
-from heaplab_reports import cmasize, data, profile  # noqa: E402
+SWEEP = os.path.join(FIX, "cma-size", "camera")
 
 MiB = 1 << 20
 GiB = 1 << 30
 SLO = {"p99_ns": 20000000, "fail": 0}
-
-
-def cli(*args, env=None):
-    return subprocess.run([sys.executable, HEAPLAB, *args], capture_output=True, text=True,
-                          env=env)
 
 
 def expected_errors():
@@ -289,14 +281,11 @@ class Recommend(unittest.TestCase):
             with open(os.path.join(SWEEP, "sizes", "64M", "replay.json")) as f:
                 doc = json.load(f)
             del doc["results"][2]["failed"]
-            p = os.path.join(t, "r.json")
-            with open(p, "w") as f:
-                json.dump(doc, f)
+            p = write_json(t, "r.json", doc)
             with self.assertRaisesRegex(data.BadInput, r"r\.json: results\[2\]: no 'failed'"):
                 cmasize.read_replay(p)
             doc["tool"] = "alloc"
-            with open(p, "w") as f:
-                json.dump(doc, f)
+            write_json(t, "r.json", doc)
             with self.assertRaisesRegex(data.BadInput, "not heaplab-bench replay's JSON"):
                 cmasize.read_replay(p)
 
@@ -350,15 +339,9 @@ shutil.copy(os.path.join("{fix}", "sizes", cma, "replay.json"), out)
 
 class Command(unittest.TestCase):
     def setUp(self):
-        self.t = tempfile.TemporaryDirectory()
-        self.env = dict(os.environ, HEAPLAB_GUEST_LOCK=os.path.join(self.t.name, "lock"))
-        self.vm = os.path.join(self.t.name, "vm-run")
-        with open(self.vm, "w") as f:
-            f.write(FAKE_VM.format(py=sys.executable, fix=SWEEP))
-        os.chmod(self.vm, 0o755)
-
-    def tearDown(self):
-        self.t.cleanup()
+        self.t = tmpdir(self)
+        self.env = dict(os.environ, HEAPLAB_GUEST_LOCK=os.path.join(self.t, "lock"))
+        self.vm = stand_in(self.t, "vm-run", FAKE_VM.format(py=sys.executable, fix=SWEEP))
 
     def run_cli(self, *args):
         return cli("cma-size", *args, env=self.env)
@@ -366,7 +349,7 @@ class Command(unittest.TestCase):
     def test_sweep(self):
         """a sweep over four sizes against the stand-in: one boot each, the report, the
         failed boot named, exit 1 for it"""
-        out = os.path.join(self.t.name, "o")
+        out = os.path.join(self.t, "o")
         p = self.run_cli(os.path.join(SHIPPED, "camera.json"), "--sizes", "64M,96M,192M,256M",
                          "--quick", "--out", out, "--vm-run", self.vm)
         self.assertEqual(p.returncode, 1, p.stderr)
@@ -384,7 +367,7 @@ class Command(unittest.TestCase):
 
     def test_bad_input_boots_nothing(self):
         """bad sizes, SLO, memory or profile: exit 2, one line, no boot and no output folder"""
-        out = os.path.join(self.t.name, "o")
+        out = os.path.join(self.t, "o")
         cam = os.path.join(SHIPPED, "camera.json")
         for args, msg in (
                 ([cam, "--sizes", "96M,64M"], "--sizes: 64M after 96M: sizes must be increasing"),
@@ -412,13 +395,13 @@ class Command(unittest.TestCase):
         lock = self.env["HEAPLAB_GUEST_LOCK"]
         open(lock, "w").close()
         code = ("import sys; sys.path.insert(0, %r); from heaplab_reports import cmasize;"
-                " print(cmasize.held_by_ancestor(%r))" % (os.path.join(TOP, "reports"), lock))
+                " print(cmasize.held_by_ancestor(%r))" % (REPORTS, lock))
         p = subprocess.run(["flock", lock, sys.executable, "-c", code], capture_output=True,
                            text=True, timeout=60)
         self.assertEqual(p.stdout.strip(), "True", p.stderr)
         p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         self.assertEqual(p.stdout.strip(), "False", p.stderr)
-        out = os.path.join(self.t.name, "o")
+        out = os.path.join(self.t, "o")
         p = subprocess.run(["flock", lock, sys.executable, HEAPLAB, "cma-size",
                             os.path.join(SHIPPED, "camera.json"), "--sizes", "192M", "--out", out,
                             "--vm-run", self.vm], capture_output=True, text=True, env=self.env,
@@ -429,7 +412,7 @@ class Command(unittest.TestCase):
 
     def test_out_not_empty(self):
         """a used --out is refused before any boot"""
-        out = os.path.join(self.t.name, "used")
+        out = os.path.join(self.t, "used")
         os.makedirs(out)
         open(os.path.join(out, "x"), "w").close()
         p = self.run_cli(os.path.join(SHIPPED, "display.json"), "--sizes", "64M", "--out", out,
@@ -457,11 +440,8 @@ elif a[0] == "replay":
 
 class Here(unittest.TestCase):
     def fake(self, t, heaps):
-        p = os.path.join(t, "heaplab-bench")
-        with open(p, "w") as f:
-            f.write(FAKE_BENCH.format(py=sys.executable, fix=SWEEP, heaps=repr(heaps)))
-        os.chmod(p, 0o755)
-        return p
+        return stand_in(t, "heaplab-bench",
+                        FAKE_BENCH.format(py=sys.executable, fix=SWEEP, heaps=repr(heaps)))
 
     def test_here_headroom(self):
         """--here: one replay on this machine's two CMA heaps (an alias name dropped), the

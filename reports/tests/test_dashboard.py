@@ -7,17 +7,13 @@ same page in a real browser."""
 import copy
 import html.parser
 import os
-import sys
 import tempfile
 import unittest
 import urllib.parse
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.dirname(HERE))
-
-import dashdata  # noqa: E402
-from heaplab_reports import dashboard, data  # noqa: E402
+import dashdata
+from common import tmpdir
+from heaplab_reports import dashboard, data
 
 
 class Page(html.parser.HTMLParser):
@@ -67,15 +63,10 @@ class Page(html.parser.HTMLParser):
 class Dashboard(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.top = os.path.join(cls.tmp.name, "t")
+        cls.top = os.path.join(tmpdir(cls), "t")
         cls.sl, cls.fs, cls.runs, cls.out = dashdata.make(cls.top)
         cls.made = dashboard.write(cls.sl, cls.fs, cls.runs, cls.out)
         cls.page = Page(os.path.join(cls.out, "index.html"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
 
     def table(self, cls):
         return [t for c, t in self.page.tables if c == cls][0]

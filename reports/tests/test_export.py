@@ -8,33 +8,19 @@ import json
 import math
 import os
 import re
-import stat
-import subprocess
-import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-FIX = os.path.join(HERE, "fixtures")
-TOP = os.path.dirname(os.path.dirname(HERE))
-HEAPLAB = os.path.join(TOP, "reports", "heaplab")
-sys.path.insert(0, os.path.join(TOP, "reports"))
+import common
+from common import BENCH, fixture, stand_in, write_json
+from heaplab_reports import data, export
 
-from heaplab_reports import data, export  # noqa: E402
-
-BENCH = ["alloc", "memset", "zero", "mmap", "concurrency", "pressure", "tracer", "tracer-latency",
-         "pool"]
 LINE = re.compile(r"^lava-test-case ([A-Za-z0-9_.-]+) --result pass "
                   r"--measurement (-?[0-9]+(?:\.[0-9]+)?) --units (\S+)$")
 
 
-def fixture(name):
-    return os.path.join(FIX, name + ".json")
-
-
 def cli(*args, env=None):
-    return subprocess.run([sys.executable, HEAPLAB, "export", *args], capture_output=True,
-                          text=True, env=env)
+    return common.cli("export", *args, env=env)
 
 
 class Names(unittest.TestCase):
@@ -117,10 +103,7 @@ class Formats(unittest.TestCase):
     def test_lava_run(self):
         """--run calls lava-test-case once per item when it is on PATH"""
         with tempfile.TemporaryDirectory() as t:
-            tool = os.path.join(t, "lava-test-case")
-            with open(tool, "w") as f:
-                f.write(f"#!/bin/sh\necho \"$*\" >>{t}/calls\n")
-            os.chmod(tool, stat.S_IRWXU)
+            stand_in(t, "lava-test-case", f"#!/bin/sh\necho \"$*\" >>{t}/calls\n")
             env = dict(os.environ, PATH=t + os.pathsep + os.environ["PATH"])
             p = cli("--format", "lava", "--run", fixture("memset"), env=env)
             self.assertEqual(p.returncode, 0, p.stderr)
@@ -149,8 +132,7 @@ class Formats(unittest.TestCase):
     def test_json(self):
         """--format json: a flat list of {name, value, unit, better}; a report directory works"""
         with tempfile.TemporaryDirectory() as t:
-            with open(os.path.join(t, "bench.json"), "w") as f:
-                json.dump(data.merge([fixture("alloc"), fixture("zero")]), f)
+            write_json(t, "bench.json", data.merge([fixture("alloc"), fixture("zero")]))
             p = cli("--format", "json", t)
         self.assertEqual(p.returncode, 0, p.stderr)
         doc = json.loads(p.stdout)

@@ -17,34 +17,10 @@ import unittest
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-FIX = os.path.join(HERE, "fixtures")
-TOP = os.path.dirname(os.path.dirname(HERE))
-HEAPLAB = os.path.join(TOP, "reports", "heaplab")
-sys.path.insert(0, os.path.join(TOP, "reports"))
+from common import BENCH, HEAPLAB, SIDE, cli, fixture, tmpdir, write_json
+from heaplab_reports import data, history, hostrun
 
-from heaplab_reports import data, history, hostrun  # noqa: E402
-
-BENCH = ["alloc", "memset", "zero", "mmap", "concurrency", "pressure", "tracer", "tracer-latency",
-         "pool"]
-SIDE = ["heaptrace", "cmatrace", "stress-run", "stress-fault", "stress-fuzz", "stress-oom"]
 KEYS = ["--commit", "abc1234", "--clock", "host", "--accel", "tcg", "--cpu-model", "Test CPU"]
-
-
-def fixture(name):
-    return os.path.join(FIX, name + ".json")
-
-
-def cli(*args, env=None):
-    return subprocess.run([sys.executable, HEAPLAB, *args], capture_output=True, text=True,
-                          env=env)
-
-
-def write_json(dirname, name, doc):
-    path = os.path.join(dirname, name)
-    with open(path, "w") as f:
-        json.dump(doc, f)
-    return path
 
 
 def runset(change=None):
@@ -76,8 +52,7 @@ class HistoryAdd(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.db = os.path.join(cls.tmp.name, "h.sqlite")
+        cls.db = os.path.join(tmpdir(cls), "h.sqlite")
         cls.proc = cli("history", "add", "--db", cls.db, *KEYS,
                        *[fixture(n) for n in BENCH + SIDE])
         cls.conn = history.open_db(cls.db)
@@ -86,7 +61,6 @@ class HistoryAdd(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.conn.close()
-        cls.tmp.cleanup()
 
     def test_line_per_run(self):
         """add exits 0, one line for the run: number, commit, metrics, documents, class, kernel"""

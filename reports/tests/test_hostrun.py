@@ -5,18 +5,12 @@ the machine description, and the whole command against a stand-in
 heaplab-bench (no heap needed: the host running make check has none)."""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-FIX = os.path.join(HERE, "fixtures")
-TOP = os.path.dirname(os.path.dirname(HERE))
-HEAPLAB = os.path.join(TOP, "reports", "heaplab")
-sys.path.insert(0, os.path.join(TOP, "reports"))
-
-from heaplab_reports import data, hostrun  # noqa: E402
+from common import FIX, cli, fixture, stand_in
+from heaplab_reports import data, hostrun
 
 QUICK = ["alloc", "pool", "memset", "zero", "mmap", "concurrency", "pressure", "tracer",
          "tracer-latency", "cmatrace"]
@@ -178,7 +172,7 @@ class Describe(unittest.TestCase):
 
     def test_left_out_section(self):
         """the report's Left out section: one row per item with its reason; failed runs too"""
-        rs = data.load(os.path.join(FIX, "alloc.json"))
+        rs = data.load(fixture("alloc"))
         secs = dict(hostrun.sections([("kernel", "k")], [("zero", "needs <heaplab>")], ["alloc"],
                                      [("mmap", "exit 1: boom")], rs))
         self.assertIn("<td>zero</td><td>needs &lt;heaplab&gt;</td>", secs["Left out"])
@@ -208,15 +202,11 @@ shutil.copy("{fix}/" + out.rsplit("/", 1)[1], out)
 class Command(unittest.TestCase):
     def fake(self, t, heaps):
         m = dict(PROBE["machine"], heaps=heaps, cma_areas=[], cma_bytes=0)
-        p = os.path.join(t, "heaplab-bench")
-        with open(p, "w") as f:
-            f.write(FAKE.format(py=sys.executable, machine=repr(m), fix=FIX))
-        os.chmod(p, 0o755)
-        return p
+        return stand_in(t, "heaplab-bench",
+                        FAKE.format(py=sys.executable, machine=repr(m), fix=FIX))
 
     def run_cli(self, *args):
-        return subprocess.run([sys.executable, HEAPLAB, "run", *args], capture_output=True,
-                              text=True)
+        return cli("run", *args)
 
     def test_no_heaps(self):
         """no heap anywhere: exit 2, naming /dev/dma_heap, and no output folder"""

@@ -7,42 +7,18 @@ import copy
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import unittest
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-FIX = os.path.join(HERE, "fixtures")
-TOP = os.path.dirname(os.path.dirname(HERE))
-HEAPLAB = os.path.join(TOP, "reports", "heaplab")
+from common import BENCH, SIDE, TOP, cli, fixture, run_py, tmpdir, write_json
+from heaplab_reports import compare, data, goals, pool, report
+
 CHECK_BENCH = os.path.join(TOP, "tests", "guest", "check-bench-json.py")
 CHECK_JSON = os.path.join(TOP, "tests", "guest", "check-json.py")
-sys.path.insert(0, os.path.join(TOP, "reports"))
-
-from heaplab_reports import compare, data, goals, pool, report  # noqa: E402
-
-BENCH = ["alloc", "memset", "zero", "mmap", "concurrency", "pressure", "tracer", "tracer-latency",
-         "pool"]
-SIDE = ["heaptrace", "cmatrace", "stress-run", "stress-fault", "stress-fuzz", "stress-oom"]
 PLOTS = ["latency_vs_size.png", "latency_cdf.png", "zeroing.png", "mmap.png", "concurrency.png",
          "pressure.png", "where_time_goes.png", "pool_states.png", "pool_burst.png"]
-
-
-def fixture(name):
-    return os.path.join(FIX, name + ".json")
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, HEAPLAB, *args], capture_output=True, text=True)
-
-
-def write_json(dirname, name, doc):
-    path = os.path.join(dirname, name)
-    with open(path, "w") as f:
-        json.dump(doc, f)
-    return path
 
 
 def scale(dist, factor):
@@ -137,13 +113,9 @@ class Ratios(unittest.TestCase):
 class Report(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.out = os.path.join(cls.tmp.name, "out")
+        cls.tmp = tmpdir(cls)
+        cls.out = os.path.join(cls.tmp, "out")
         cls.proc = cli("report", "-o", cls.out, *[fixture(n) for n in BENCH + SIDE])
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
 
     def test_exit_and_files(self):
         """heaplab report exits 0 and writes index.html, bench.json, ratios.txt and every plot"""
@@ -169,7 +141,7 @@ class Report(unittest.TestCase):
 
     def test_bad_input_exit_2(self):
         """heaplab report and validate reject a missing file with exit 2 and its name"""
-        for args in (("report", "-o", os.path.join(self.tmp.name, "x"), "/nonexistent.json"),
+        for args in (("report", "-o", os.path.join(self.tmp, "x"), "/nonexistent.json"),
                      ("validate", "/nonexistent.json")):
             p = cli(*args)
             self.assertEqual(p.returncode, 2, args)
@@ -335,13 +307,12 @@ class BenchChecker(unittest.TestCase):
 
     def run_check(self, doc):
         with tempfile.TemporaryDirectory() as t:
-            return subprocess.run([sys.executable, CHECK_BENCH, write_json(t, "c.json", doc)],
-                                  capture_output=True, text=True)
+            return run_py(CHECK_BENCH, write_json(t, "c.json", doc))
 
     def test_fixtures_pass(self):
         """every bench fixture passes the consistency check"""
         for name in BENCH:
-            p = subprocess.run([sys.executable, CHECK_BENCH, fixture(name)], capture_output=True, text=True)
+            p = run_py(CHECK_BENCH, fixture(name))
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
     def test_two_threads_on_one_cpu_fails(self):
@@ -369,9 +340,7 @@ class ReplayChecker(unittest.TestCase):
 
     def check(self, doc):
         with tempfile.TemporaryDirectory() as t:
-            path = write_json(t, "r.json", doc)
-            return subprocess.run([sys.executable, CHECK_JSON, "bench", path],
-                                  capture_output=True, text=True)
+            return run_py(CHECK_JSON, "bench", write_json(t, "r.json", doc))
 
     def broken(self, change):
         doc = json.load(open(fixture("replay")))
@@ -380,8 +349,7 @@ class ReplayChecker(unittest.TestCase):
 
     def test_fixture_passes(self):
         """the fixture is valid against the schema and consistent"""
-        p = subprocess.run([sys.executable, CHECK_JSON, "bench", fixture("replay")],
-                           capture_output=True, text=True)
+        p = run_py(CHECK_JSON, "bench", fixture("replay"))
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("replay: 12 results on 4 heaps, consistent", p.stdout)
 
@@ -449,8 +417,7 @@ class Descriptors(unittest.TestCase):
         doc = json.load(open(fixture("alloc")))
         doc["tool"] = "nonesuch"
         with tempfile.TemporaryDirectory() as t:
-            p = subprocess.run([sys.executable, CHECK_BENCH, write_json(t, "c.json", doc)],
-                               capture_output=True, text=True)
+            p = run_py(CHECK_BENCH, write_json(t, "c.json", doc))
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("nonesuch", p.stdout + p.stderr)
 
@@ -473,8 +440,7 @@ class Descriptors(unittest.TestCase):
         doc["stressors"] = [s for s in doc["stressors"]
                             if not (s["name"] == "unload" and s["heap"] == ours[0])]
         with tempfile.TemporaryDirectory() as t:
-            p = subprocess.run([sys.executable, CHECK_JSON, "stress", write_json(t, "r.json", doc)],
-                               capture_output=True, text=True)
+            p = run_py(CHECK_JSON, "stress", write_json(t, "r.json", doc))
         self.assertEqual(p.returncode, 1)
         self.assertIn(f"run: unload did no op on {ours[0]}", p.stdout)
 
@@ -483,7 +449,7 @@ class BatchChecker(unittest.TestCase):
     """tests/guest/check-json.py: many files judged in one process."""
 
     def run_check(self, *args):
-        return subprocess.run([sys.executable, CHECK_JSON, *args], capture_output=True, text=True)
+        return run_py(CHECK_JSON, *args)
 
     def test_every_fixture_passes(self):
         """bench and stress fixtures pass, one PASS line per file"""
