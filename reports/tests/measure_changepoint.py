@@ -6,15 +6,25 @@ off, or missed, the other findings on those series; how often a 2 % per
 run drift over ten runs (runs 8-17 then flat, or the last ten, up or
 down) is found as a drift; and the findings on null series. Not a unit test (minutes of CPU):
 `nice reports/tests/measure_changepoint.py [--seeds N] [--alpha A]`;
-docs/history.md shows its table."""
+docs/history.md shows its table.
+
+--repeats GLOB: on real boots of one build instead (fixtures/history/
+repeat-host-*.json, repeat-icount-*.json), put through the store: each
+kind's run-to-run spread, the findings (none expected), and how often a
+step of each size injected from the middle run on is found at its run."""
 import argparse
 import collections
+import glob
+import os
 import sys
+import tempfile
 import time
+
+import numpy as np
 
 import common  # noqa: F401 (heaplab_reports on sys.path)
 import series
-from heaplab_reports import changepoint
+from heaplab_reports import changepoint, data, history
 
 N = 25                # runs per series
 POSITIONS = (5, 12, 20)
@@ -29,6 +39,42 @@ def classify(found, k, want):
     return hit, sum(1 for f in found if not (f in steps and abs(f["index"] - k) <= 1))
 
 
+def repeats(pattern, alpha):
+    paths = sorted(glob.glob(pattern), key=data.natural_key)
+    if not paths:
+        sys.exit(f"measure_changepoint: no files match {pattern}")
+    with tempfile.TemporaryDirectory() as t:
+        conn = history.open_db(os.path.join(t, "h.sqlite"), create=True)
+        history.add(conn, [it for p in paths for it in history.gather([p])], {})
+        ss = history.series(conn)
+        conn.close()
+    o = changepoint.options(argparse.Namespace(alpha=alpha))
+    n = len(paths)
+    k = n // 2
+    print(f"# {pattern}: {n} boots, {len(ss)} series, alpha {alpha}")
+    print("| kind | series | run-to-run sd of the log: median | 10th pct | 90th pct |")
+    print("| --- | --- | --- | --- | --- |")
+    for kind in ("time", "ratio", "gbps"):
+        sd = [np.std(np.log([p["value"] for p in s["points"]]), ddof=1)
+              for s in ss if s["kind"] == kind]
+        if sd:
+            print(f"| {kind} | {len(sd)} | {np.median(sd):.1%} | {np.percentile(sd, 10):.1%} |"
+                  f" {np.percentile(sd, 90):.1%} |")
+    print(f"findings on the repeats: {len(changepoint.check(ss, o))}")
+    print(f"| step from run {k + 1} of {n} | found at its run | found elsewhere | missed |")
+    print("| --- | --- | --- | --- |")
+    for size in (0.1, 0.2, 0.5, 1.0):
+        c = collections.Counter()
+        for s in ss:
+            s2 = dict(s, points=[dict(p, value=p["value"] * (1 + size if i >= k else 1))
+                                 for i, p in enumerate(s["points"])])
+            found = changepoint.check([s2], o)
+            c["at" if any(f["type"] == "step" and f["index"] == k for f in found)
+              else "else" if found else "missed"] += 1
+        print(f"| +{size:.0%} | {c['at'] / len(ss):.0%} | {c['else'] / len(ss):.0%} |"
+              f" {c['missed'] / len(ss):.0%} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=4)
@@ -36,7 +82,10 @@ def main():
     ap.add_argument("--alpha", type=float, default=changepoint.DEFAULTS["alpha"])
     ap.add_argument("--methods", default=",".join(changepoint.METHODS))
     ap.add_argument("--boot-sigma", type=float, default=series.BOOT_SIGMA)
+    ap.add_argument("--repeats", metavar="GLOB", help="measure on real boots of one build instead")
     a = ap.parse_args()
+    if a.repeats:
+        return repeats(a.repeats, a.alpha)
     base = series.load()
     quiet = {m for m, s in base[0].items() if series.noise(s) <= QUIET}
     print(f"# {len(base[0])} metrics, {len(quiet)} with p50 noise <= {QUIET:.0%};"

@@ -13,17 +13,17 @@ sigma BOOT_SIGMA, the same for every metric of the run. Chosen runs are
 then scaled by known factors (step(), drift()). The output is the series
 dicts of history.series(), so the detection tests need no database.
 
-BOOT_SIGMA (1 %) is a margin, not a measurement: under icount (make bench
-CLOCK=icount, the repeatable timings), two boots of one build differed by 0.0 % in the median
-metric and 0.1 % at the 90th percentile (docs/measurements.md); under the
-host clock by a factor 1.2 to 1.8 on every metric (that page, and two make
-check boots of Dec 5 here), through which no detector sees a 10 % step in
-raw times: those are watched as ratios within a boot, where that factor
-cancels (ratios=True; heaps measured a minute apart still differ). The samples resampled are host-clock ones,
-so a synthetic run already wobbles more than an icount run does.
-measure_changepoint.py --boot-sigma 0.03 shows what 3 % costs. Real
-repeated boots of one build (fixtures/history/repeat-*.json, when present)
-give boot_sigma() its measured value and repeat_series() real null series.
+BOOT_SIGMA (1 %) is a margin for the detector's own tests, not the noise of
+real runs. Real repeated boots of one build (fixtures/history/
+repeat-host-*.json and repeat-icount-*.json, from tests/history/
+make-repeats; measure_changepoint.py --repeats) measured it: under icount
+the median metric repeats exactly (90th percentile 2.2 %); under the host
+clock, on a 2-core host with other builds running, a whole boot moved by
+0.82 to 1.10 and the median metric by 27 % (sd of the log), its
+heaplab/upstream ratio by 31 %: there no detector sees a 50 % step. The
+samples resampled here are host-clock ones, so a synthetic run already
+wobbles more than an icount run does; measure_changepoint.py --boot-sigma
+0.03 shows what 3 % costs.
 """
 import glob
 import hashlib
@@ -37,7 +37,7 @@ from heaplab_reports import data
 
 HIST = os.path.join(FIX, "history")
 BENCH = os.path.join(HIST, "bench-6.12.json")
-REPEATS = os.path.join(HIST, "repeat-*.json")
+REPEATS = {clock: os.path.join(HIST, f"repeat-{clock}-*.json") for clock in ("host", "icount")}
 BOOT_SIGMA = 0.01
 
 
@@ -110,11 +110,11 @@ def make(n=25, seed=0, scale=None, names=None, boot_sigma=BOOT_SIGMA, ratios=Fal
     return out
 
 
-def repeat_runsets(pattern=REPEATS):
+def repeat_runsets(pattern=REPEATS["icount"]):
     return [data.load(p) for p in sorted(glob.glob(pattern), key=data.natural_key)]
 
 
-def repeat_series(pattern=REPEATS):
+def repeat_series(pattern=REPEATS["icount"]):
     """Real null series: one point per repeated boot of one build (each
     file's p50s), for every metric in all of them. [] without the files."""
     per = [data.metrics(rs) for rs in repeat_runsets(pattern)]
