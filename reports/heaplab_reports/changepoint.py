@@ -308,3 +308,16 @@ def check(series_list, opts=None):
     the order of series_list, each series' by run."""
     o = options(opts)
     return [f for s in series_list for f in series_findings(s, o)]
+
+
+def spread(series_list, least=5):
+    """{(machine, kernel): the median over its series of at least @least runs
+    of the sd of log value}: how much that machine's runs move, which a
+    step must stand out from."""
+    per = {}
+    for s in series_list:
+        v = [p["value"] for p in s["points"] if p["value"] and p["value"] > 0]
+        if len(v) >= least:
+            per.setdefault((s["machine"], s["kernel"]), []).append(float(np.std(np.log(v), ddof=1)))
+    return {k: float(np.median(v)) for k, v in per.items()}
+

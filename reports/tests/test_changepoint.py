@@ -170,6 +170,11 @@ class Null(unittest.TestCase):
             self.assertEqual({len(s["points"]) for s in ss}, {len(paths)}, clock)
             self.assertEqual({s["kind"] for s in ss}, {"time", "ratio", "gbps"}, clock)
             self.assertEqual(brief(changepoint.check(ss)), [], clock)
+            sd, = changepoint.spread(ss).values()
+            if clock == "host":
+                self.assertGreater(sd, 0.05)
+            else:
+                self.assertLess(sd, 0.005)
             if clock == "icount":
                 # where runs repeat, a 10 % step from the middle run is found there
                 k = len(paths) // 2
