@@ -24,7 +24,8 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError as e:
-    print(f"not ok - the browser check needs Debian's python3-selenium ({e}; tools/install-deps --check)")
+    print(f"not ok - the browser check needs Debian's python3-selenium ({e};"
+          " tools/install-deps --check)")
     sys.exit(1)
 
 DRIVER = "/usr/bin/chromedriver"
@@ -71,7 +72,8 @@ def main():
     page = os.path.abspath(a.page)
     for path, pkg in ((CHROMIUM, "chromium"), (DRIVER, "chromium-driver")):
         if not os.access(path, os.X_OK):
-            result(False, f"the browser check needs Debian's {pkg} ({path} missing; tools/install-deps --check)")
+            result(False, f"the browser check needs Debian's {pkg} ({path} missing;"
+                   " tools/install-deps --check)")
             return 1
     with tempfile.TemporaryDirectory() as profile:
         d = browser(profile)
