@@ -25,8 +25,10 @@ samples resampled here are host-clock ones, so a synthetic run already
 wobbles more than an icount run does; measure_changepoint.py --boot-sigma
 0.03 shows what 3 % costs.
 """
+import copy
 import glob
 import hashlib
+import math
 import os
 import zlib
 
@@ -83,6 +85,20 @@ def _series(metric, label, kind, unit, better, values, p99, n, samples):
             "machine": "synthetic: resampled real samples", "kernel": label, "points": pts}
 
 
+def boot_factors(n, seed, boot_sigma=BOOT_SIGMA):
+    """Each run's boot factor: the whole run faster or slower."""
+    return np.random.default_rng(seed).lognormal(0.0, boot_sigma, n)
+
+
+def draw(samples, metric, seed, factors):
+    """One row per run: @samples drawn again with replacement, times that
+    run's factor. A metric's draws depend on the seed and its name only,
+    not on what else is asked."""
+    rng = np.random.default_rng([seed, zlib.crc32(metric.encode())])
+    idx = rng.integers(0, len(samples), (len(factors), len(samples)))
+    return samples[idx] * np.asarray(factors, dtype=float)[:, None]
+
+
 def make(n=25, seed=0, scale=None, names=None, boot_sigma=BOOT_SIGMA, ratios=False, base=None):
     """Series of n synthetic runs: one per metric of `names` (default all),
     `scale` {metric: run factors} scaling that metric's samples run by run.
@@ -90,15 +106,13 @@ def make(n=25, seed=0, scale=None, names=None, boot_sigma=BOOT_SIGMA, ratios=Fal
     (kind "ratio"), where the boot factor cancels."""
     metrics, label = base or load()
     scale = scale or {}
-    boot = np.random.default_rng(seed).lognormal(0.0, boot_sigma, n)
+    boot = boot_factors(n, seed, boot_sigma)
     names = sorted(names or metrics, key=data.natural_key)
     want = set(names) | {twin(m) for m in names if ratios and twin(m) in metrics}
     p50, out = {}, []
     for m in sorted(want, key=data.natural_key):
         s = metrics[m]
-        # a metric's draws depend on the seed and its name only, not on what else is asked
-        rng = np.random.default_rng([seed, zlib.crc32(m.encode())])
-        runs = s[rng.integers(0, len(s), (n, len(s)))] * (boot * scale.get(m, 1.0))[:, None]
+        runs = draw(s, m, seed, boot * scale.get(m, 1.0))
         p50[m] = np.median(runs, axis=1)
         if m in names:
             out.append(_series(m, label, "time", "ns", "lower", p50[m],
@@ -107,6 +121,65 @@ def make(n=25, seed=0, scale=None, names=None, boot_sigma=BOOT_SIGMA, ratios=Fal
         if ratios and twin(m) in metrics:
             out.append(_series(m + " /upstream", label, "ratio", "x", "lower",
                                p50[m] / p50[twin(m)], None, None, None))
+    return out
+
+
+def summary(samples):
+    """A heaplab-bench distribution of these samples (ns) as bench/stats.c
+    writes it: nearest-rank percentiles, log2 histogram, the raw samples."""
+    ns = np.rint(samples).astype(np.int64)
+    v = np.sort(ns)
+    n = len(v)
+
+    def pct(p):
+        return int(v[max(math.ceil(p / 100.0 * n), 1) - 1])
+
+    hist = {}
+    for x in v:
+        low = 1 << max(int(x).bit_length() - 1, 0)
+        hist[low] = hist.get(low, 0) + 1
+    return {"n": n, "min_ns": int(v[0]), "p50_ns": pct(50), "p90_ns": pct(90), "p99_ns": pct(99),
+            "p999_ns": pct(99.9), "max_ns": int(v[-1]), "mean_ns": float(v.mean()),
+            "stddev_ns": float(v.std(ddof=1)) if n > 1 else 0.0,
+            "log2_hist": sorted([k, c] for k, c in hist.items()), "samples_ns": ns.tolist()}
+
+
+def runsets(n, seed=0, scale=None, path=BENCH, boot_sigma=BOOT_SIGMA, tools=None):
+    """n run sets like the one at @path (heaplab-bench-set/1), the runs make()
+    draws, as heaplab history add takes them: every distribution with raw
+    samples drawn again (draw(), the same draws as make()'s) and summarized
+    as the tool does; the rates of its case (GB/s, ops/s, ns per page, wall
+    time) moved with the case's first distribution. tools: only these
+    tools' runs (default all)."""
+    base = data.load(path)
+    base["runs"] = [r for r in base["runs"] if tools is None or r["tool"] in tools]
+    scale = scale or {}
+    boot = boot_factors(n, seed, boot_sigma)
+    out = [copy.deepcopy(base) for _ in range(n)]
+    for t, run in enumerate(base["runs"]):
+        for c, r in enumerate(run["results"]):
+            key = data.case_key(run["tool"], r)
+            moved = None
+            for k, d in r.items():
+                if not (data.is_dist(d) and d.get("samples_ns")):
+                    continue
+                m = f"{key} {k}"
+                rows = draw(np.asarray(d["samples_ns"], dtype=float), m, seed,
+                            boot * scale.get(m, 1.0))
+                for i in range(n):
+                    out[i]["runs"][t]["results"][c][k] = summary(rows[i])
+                if moved is None:
+                    moved = [out[i]["runs"][t]["results"][c][k]["p50_ns"] / d["p50_ns"]
+                             for i in range(n)]
+            for i in range(n if moved else 0):
+                case = out[i]["runs"][t]["results"][c]
+                for k in ("p50_gbps", "worker_clear_gbps", "ops_per_s"):
+                    if k in r:
+                        case[k] = r[k] / moved[i]
+                if "ns_per_page_p50" in r:
+                    case["ns_per_page_p50"] = r["ns_per_page_p50"] * moved[i]
+                if "wall_ns" in r:
+                    case["wall_ns"] = int(round(r["wall_ns"] * moved[i]))
     return out
 
 

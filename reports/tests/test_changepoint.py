@@ -10,6 +10,8 @@ import os
 import tempfile
 import unittest
 
+import numpy as np
+
 import common  # noqa: F401 (heaplab_reports on sys.path)
 import series
 from heaplab_reports import changepoint, data, history
@@ -64,6 +66,35 @@ class Generator(unittest.TestCase):
         twin = series.make(8, 3, base=BASE, names=[series.twin(ours)], boot_sigma=0.5)[0]
         for p, q, u in zip(t["points"], r["points"], twin["points"]):
             self.assertAlmostEqual(q["value"], p["value"] / u["value"])
+
+
+    def test_runsets_as_the_tool_writes(self):
+        """runsets(): summary() of a run's own samples is what the tool wrote; each run set
+        validates, its distributions are make()'s draws, a step scales its samples"""
+        real = data.load(series.BENCH)
+        exact = ("n", "min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "log2_hist",
+                 "samples_ns")
+        for name, d in data.metric_items(real):
+            s = series.summary(np.asarray(d["samples_ns"]))
+            self.assertEqual([s[k] for k in exact], [d[k] for k in exact], name)
+            for k in ("mean_ns", "stddev_ns"):
+                self.assertAlmostEqual(s[k], d[k], delta=1e-9 * max(1.0, d[k]), msg=f"{name} {k}")
+        m = QUIET[3]
+        sets = series.runsets(4, 7, {m: series.step(4, 2, 1.5)}, tools=("alloc", "memset"))
+        drawn = series.make(4, 7, base=BASE, names=[m], scale={m: series.step(4, 2, 1.5)})[0]
+        with tempfile.TemporaryDirectory() as tmp:
+            for i, rs in enumerate(sets):
+                path = os.path.join(tmp, f"{i}.json")
+                with open(path, "w") as f:
+                    json.dump(rs, f)
+                got = data.metrics(data.load(path))
+                self.assertEqual({r["tool"] for r in rs["runs"]}, {"alloc", "memset"})
+                want = np.rint(drawn["points"][i]["samples"]).astype(int).tolist()
+                self.assertEqual(sorted(got[m]["samples_ns"]), sorted(want))
+                gbps = [r["p50_gbps"] * got[f"memset size={r['size']} time"]["p50_ns"]
+                        for r in data.by_tool(rs, "memset")]
+                self.assertEqual([round(g) for g in gbps],
+                                 [r["size"] for r in data.by_tool(rs, "memset")])
 
 
 class Steps(unittest.TestCase):

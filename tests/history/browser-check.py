@@ -3,12 +3,14 @@
 """Loads a static page in headless Chromium (Debian's chromium,
 chromium-driver, python3-selenium) and checks what a reader would see:
 
-  browser-check.py PAGE [--imgs N]
+  browser-check.py PAGE [--imgs N] [--regression RUN:COMMIT:METRIC]...
 
 the page loads, the console has no SEVERE entry, every <img> decoded
 (naturalWidth > 0; N of them with --imgs), every link resolves: an anchor
 to an id on the page, a file that exists (each local page it links to is
-loaded too, without SEVERE entries). One line per check, "ok - WHAT" or
+loaded too, without SEVERE entries); with --regression, the open
+regressions table (after #regressions) shows a row of that run, commit
+and metric, as a reader sees it. One line per check, "ok - WHAT" or
 "not ok - WHAT" with "# " details; tests/history.test numbers them. Exit 1
 on a failed check."""
 import argparse
@@ -22,7 +24,8 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError as e:
-    print(f"not ok - the browser check needs Debian's python3-selenium ({e})")
+    print(f"not ok - the browser check needs Debian's python3-selenium ({e};"
+          " tools/install-deps --check)")
     sys.exit(1)
 
 DRIVER = "/usr/bin/chromedriver"
@@ -64,22 +67,41 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("page")
     ap.add_argument("--imgs", type=int)
+    ap.add_argument("--regression", action="append", default=[], metavar="RUN:COMMIT:METRIC")
     a = ap.parse_args()
     page = os.path.abspath(a.page)
     for path, pkg in ((CHROMIUM, "chromium"), (DRIVER, "chromium-driver")):
         if not os.access(path, os.X_OK):
-            result(False, f"the browser check needs Debian's {pkg} ({path} missing)")
+            result(False, f"the browser check needs Debian's {pkg} ({path} missing;"
+                   " tools/install-deps --check)")
             return 1
     with tempfile.TemporaryDirectory() as profile:
         d = browser(profile)
         try:
-            check(d, page, a.imgs)
+            check(d, page, a.imgs, a.regression)
         finally:
             d.quit()
     return 1 if failed else 0
 
 
-def check(d, page, want_imgs):
+def regressions(d, want):
+    """Each RUN:COMMIT:METRIC of @want is a row of the open regressions."""
+    rows = d.execute_script("const h = document.getElementById('regressions');"
+                            " const t = h && h.nextElementSibling;"
+                            " return t && t.tagName == 'TABLE' ? [...t.rows].slice(1).map("
+                            "r => [...r.cells].map(c => c.innerText.trim())) : null")
+    if rows is None:
+        result(False, "the page has an open regressions table (#regressions, then a table)")
+        return
+    for w in want:
+        run, commit, metric = w.split(":", 2)
+        hit = [r for r in rows if r[:3] == [run, commit, metric]]
+        result(bool(hit), f"the open regressions name {metric} at run {run} (commit {commit})"
+               + (f": {hit[0][4]}, {hit[0][5]}" if hit and len(hit[0]) > 5 else ""),
+               [" | ".join(r[:6]) for r in rows[:10]] if not hit else ())
+
+
+def check(d, page, want_imgs, want_regs=()):
     url = "file://" + urllib.parse.quote(page)
     load(d, url)
     title = d.title
@@ -111,6 +133,8 @@ def check(d, page, want_imgs):
             bad.append(f"{raw}: not a local link")
     result(not bad, f"every link resolves: {len(links)} links, {len(pages)} other local pages",
            bad[:10])
+    if want_regs:
+        regressions(d, want_regs)
     bad = []
     for p in sorted(pages):
         load(d, p)

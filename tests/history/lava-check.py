@@ -17,7 +17,7 @@ try:
     from lava_common.schemas import validate
     from lava_common.schemas.test import testdef
 except ImportError as e:
-    print(f"needs Debian's python3-yaml and lava-common: {e}")
+    print(f"needs Debian's python3-yaml and lava-common (tools/install-deps --check): {e}")
     sys.exit(1)
 
 # What a broken job looks like: each must fail the schema.
