@@ -28,10 +28,11 @@ from scipy import stats
 
 from . import data
 
-# --method, --min-change, --alpha, --window, --drift, --new (docs/history.md)
+# --method, --min-change, --alpha, --window, --drift, --new, --gate (docs/history.md)
 DEFAULTS = {"method": "edivisive", "min_change": 0.05, "alpha": 0.0001, "window": 10,
-            "drift": 0.10, "new": 1}
+            "drift": 0.10, "new": 1, "gate": "family"}
 METHODS = ("edivisive", "l1")
+GATES = ("family", "series")
 MIN_SEG = 2     # runs on each side of a step
 MIN_POINTS = 2 * MIN_SEG + 1  # runs a step needs (3 before 2, so that none hinges on one run)
 
@@ -48,6 +49,8 @@ def options(opts=None):
     o = argparse.Namespace(**o)
     if o.method not in METHODS:
         raise data.BadInput(f"--method: {o.method}: want one of {', '.join(METHODS)}")
+    if o.gate not in GATES:
+        raise data.BadInput(f"--gate: {o.gate}: want one of {', '.join(GATES)}")
     if not 0 < o.alpha < 1 or o.min_change < 0 or o.drift <= 0 or o.window < 3 or o.new < 0:
         raise data.BadInput("--alpha must be in (0, 1), --min-change >= 0, --drift > 0,"
                             " --window >= 3, --new >= 0")
@@ -303,11 +306,23 @@ def series_findings(series, opts=None):
     return out
 
 
+def gate_alpha(series_list, opts=None):
+    """The p a finding needs to fail a check (its "gate"): alpha, or with
+    --gate family (the default) alpha over the series checked (Bonferroni),
+    so that a check over hundreds of series fails on no change about as
+    rarely as one over a single series would."""
+    o = options(opts)
+    n = sum(1 for s in series_list if len(s["points"]) >= MIN_POINTS)
+    return o.alpha / max(n, 1) if o.gate == "family" else o.alpha
+
+
 def check(series_list, opts=None):
     """Findings of every series (too_short() names the ones left out), in
-    the order of series_list, each series' by run."""
+    the order of series_list, each series' by run; "gate": whether its p
+    is within gate_alpha()."""
     o = options(opts)
-    return [f for s in series_list for f in series_findings(s, o)]
+    gate = gate_alpha(series_list, o)
+    return [dict(f, gate=f["p"] <= gate) for s in series_list for f in series_findings(s, o)]
 
 
 def spread(series_list, least=5):

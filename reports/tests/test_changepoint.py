@@ -29,7 +29,7 @@ QUIET = ["zero heap=kernel:clear_highpage size=65536 zero",
          "pressure heap=/dev/dma_heap/system size=1048576 load=idle alloc",
          "mmap heap=/dev/dma_heap/system size=16777216 read_sync"]
 FIELDS = {"key", "metric", "machine", "kernel", "type", "direction", "index", "run", "commit",
-          "end_index", "change", "p", "confidence", "before", "after", "new"}
+          "end_index", "change", "p", "confidence", "before", "after", "new", "gate"}
 
 
 def stepped(k, factor, seed, names=QUIET, n=N):
@@ -217,6 +217,21 @@ class Null(unittest.TestCase):
 
 
 class Options(unittest.TestCase):
+    def test_gate(self):
+        """a finding fails a check within alpha over the series checked (--gate family) or alpha (series)"""
+        ss = stepped(12, 1.2, 1)
+        short = [dict(ss[0], points=ss[0]["points"][:3])]
+        self.assertEqual(changepoint.gate_alpha(ss + short), 1e-4 / len(ss))
+        self.assertEqual(changepoint.gate_alpha(ss + short, {"gate": "series"}), 1e-4)
+        found = changepoint.check(ss)
+        self.assertTrue(found)
+        for f in found:
+            self.assertEqual(f["gate"], f["p"] <= 1e-4 / len(ss))
+        loose = changepoint.check(ss, {"gate": "series", "alpha": 0.5})
+        self.assertTrue(all(f["gate"] for f in loose))
+        with self.assertRaises(data.BadInput):
+            changepoint.options({"gate": "none"})
+
     def test_too_short(self):
         """a series too short for a step or a drift is named, and check() passes it by"""
         s = stepped(2, 2.0, 1, QUIET[:1])[0]
