@@ -129,6 +129,18 @@ class Formats(unittest.TestCase):
         p = cli("--format", "squad", "--prefix", "boards/heaplab", fixture("zero"))
         self.assertTrue(all(k.startswith("boards/heaplab/") for k in json.loads(p.stdout)))
 
+    def test_reader_leaves(self):
+        """export | head: the reader leaving early ends heaplab with 141 (SIGPIPE's status), no traceback"""
+        import subprocess
+        import sys
+        p = subprocess.Popen([sys.executable, common.HEAPLAB, "export", "--format", "lava", fixture("alloc")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdout.readline()
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        self.assertEqual(p.wait(timeout=60), 141, err)
+        self.assertEqual(err, "")
+
     def test_json(self):
         """--format json: a flat list of {name, value, unit, better}; a report directory works"""
         with tempfile.TemporaryDirectory() as t:
