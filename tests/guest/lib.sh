@@ -182,3 +182,75 @@ file_has() {
 	while IFS= read -r l; do [[ $l == *"$2"* ]] && return 0; done <"$1"
 	return 1
 }
+
+# ---- heaprec: recording a known workload and checking the profile ----
+# Shared by the bpf area (heaplab's test kernel) and stock.sh (Debian's):
+# the same workload, the same checks (tests/guest/check-rec-json.py).
+# A RUN is "DEV IMPL HEAP FAIL": heap-workload -k on /dev/DEV, recorded as
+# IMPL/HEAP, FAIL a failing request SIZE:COUNT or -.
+
+# rec_workload FILE SIZES RUN...: writes FILE, a script running the
+# workload (each size's buffers held together) on each RUN in turn, one
+# process per heap.
+rec_workload() {
+	local file=$1 sizes=$2
+	shift 2
+	cat >"$file" <<WL
+#!/bin/sh
+set -e
+for h in $(printf '"%s" ' "$@"); do
+	set -- \$h
+	[ "\$4" = - ] && fail= || fail=\$4
+	$tdir/heap-workload -k /dev/\$1 $sizes \$fail
+done
+WL
+	chmod +x "$file"
+}
+
+# rec_counts WHAT ARGS...: one check-rec-json.py run (ARGS as its usage),
+# its result; the mismatches, if any, as diagnostics.
+rec_counts() {
+	local what=$1 log=${rec_log:-$scratch/rec-check}
+	shift
+	if /usr/bin/python3 "$srcdir/tests/guest/check-rec-json.py" "$@" >"$log" 2>&1; then
+		emit ok "$what"
+	else
+		diag "$log"
+		emit not-ok "$what: the profile differs from what happened"
+	fi
+}
+
+# rec_validate WHAT PROFILE...: the profiles against heaplab-profile/1.
+rec_validate() {
+	local what=$1 log=${rec_log:-$scratch/rec-check}
+	shift
+	if "${heaplab[@]}" validate "$@" >"$log" 2>&1; then
+		emit ok "$what"
+	else
+		diag "$log"
+		emit not-ok "$what: invalid"
+	fi
+}
+
+# rec_replay PROFILE REPLAY.json LOG RUN...: heaplab-bench replay of
+# PROFILE on every RUN's heap (no background load, times x 0.1); its exit
+# status. rec_kinds RUN...: the heaps' kinds, for check-rec-json.py replay.
+rec_replay() {
+	local profile=$1 json=$2 log=$3 h heaps=()
+	shift 3
+	for h in "$@"; do set -- $h; heaps+=(--heap "/dev/$1"); done
+	"$builddir/bench/heaplab-bench" replay "$profile" "${heaps[@]}" --no-background \
+		--time-scale 0.1 --json "$json" >"$log" 2>&1
+}
+rec_kinds() {
+	local h
+	for h in "$@"; do set -- $h; [ "$3" = system ] && echo system || echo cma; done
+}
+
+# bpf_ids prog|link: the ids of every loaded BPF program or link (bpftool).
+bpf_ids() {
+	local id rest ids= f=${bpf_ids_file:-$scratch/bpf-ids}
+	bpftool "$1" show >"$f" 2>/dev/null
+	while read -r id rest; do [[ $id =~ ^[0-9]+:$ ]] && ids+="${id%:} "; done <"$f"
+	echo "$ids"
+}

@@ -85,6 +85,90 @@ else
 	upstream_selftest heaplab "$stockdir/dmabuf-heap"
 fi
 
+# heaprec on a user's kernel: the bpf area's workload recorded on every
+# system heap there, checked as the bpf area checks it (lib.sh), replayed.
+heaprec_stock() {
+	# in the results share: the host keeps the profiles
+	local heaprec=$builddir/bpf/heaprec rout=${HEAPLAB_OUT:-$scratch}/heaprec runs=() heaps
+	local mode rc progs0 links0 kinds want files=() wl_sizes=4K:6,12K:3,16K:3,64K:3,1M:2
+	local modes=(auto kprobe)
+
+	rm -rf "$rout" && mkdir -p "$rout"
+	rec_log=$rout/check bpf_ids_file=$rout/ids
+	if [ ! -x "$heaprec" ] || [ ! -x "$tdir/heap-workload" ]; then
+		emit not-ok "heaprec: $heaprec or $tdir/heap-workload not built"
+		return
+	fi
+	# heaplab's system heap (a request beyond RAM fails: ENOMEM, no OOM
+	# kill); the kernel's own where it has one (no failing request: the
+	# upstream system heap would call the OOM killer).
+	if [ "$ours" = /dev/heaplab ]; then
+		runs=("heaplab/system heaplab system 64G:2" "dma_heap/system upstream system -")
+		heaps="heaplab, upstream"
+	else
+		runs=("dma_heap/system heaplab system 64G:2")
+		heaps=heaplab
+	fi
+	rec_workload "$rout/workload" "$wl_sizes" "${runs[@]}"
+	# fentry/tp_btf on heaplab's functions need its modules' BTF, which
+	# DKMS makes only where the headers ship a vmlinux (Debian's 6.12 do,
+	# 6.1's do not): there auto falls back to kprobe/raw_tp for them.
+	if [ -e /sys/kernel/btf/heaplab_heap ]; then
+		modes+=(fentry)
+		kinds="[1-9][0-9]* fentry, 0 kprobe, 1 tp_btf, 0 raw_tp"
+	else
+		kinds="[1-9][0-9]* fentry, [1-9][0-9]* kprobe, 0 tp_btf, 1 raw_tp"
+		"$heaprec" -a fentry -o "$rout/fentry.json" -- true >/dev/null 2>"$rout/fentry.err"
+		rc=$?
+		diag "$rout/fentry.err" 5
+		check "heaprec --attach fentry without heaplab's module BTF fails clearly (exit 1, names heaplab_heap_ioctl)" \
+			eval '[ "$rc" = 1 ] && grep -q "function heaplab_heap_ioctl is in the running kernel but cannot be an fentry target" "$rout/fentry.err" && [ ! -e "$rout/fentry.json" ]'
+		not_applicable "heaprec --attach fentry" \
+			"heaplab_heap.ko has no BTF (/sys/kernel/btf/heaplab_heap): DKMS built it without a vmlinux in /lib/modules/$release/build"
+	fi
+	progs0=$(bpf_ids prog) links0=$(bpf_ids link)
+	for mode in "${modes[@]}"; do
+		"$heaprec" --attach "$mode" -v -o "$rout/heaprec-$mode.json" -- "$rout/workload" \
+			>"$rout/heaprec-$mode.out" 2>&1
+		rc=$?
+		grep -v '^libbpf: ' "$rout/heaprec-$mode.out" | diag - 40
+		case $mode in
+		kprobe) want="0 fentry, [1-9][0-9]* kprobe, 0 tp_btf, 1 raw_tp" ;;
+		fentry) want="[1-9][0-9]* fentry, 0 kprobe, 1 tp_btf, 0 raw_tp" ;;
+		*) want=$kinds ;;
+		esac
+		if [ "$rc" = 0 ] && [ -s "$rout/heaprec-$mode.json" ] &&
+		   grep -q "heaprec: attached (mode $mode): $want; heaps: $heaps\$" "$rout/heaprec-$mode.out" &&
+		   [ "$(bpf_ids prog)" = "$progs0" ] && [ "$(bpf_ids link)" = "$links0" ]; then
+			emit ok "heaprec --attach $mode records the workload on $heaps system heaps, exits 0, leaves nothing attached"
+		else
+			emit not-ok "heaprec --attach $mode failed (exit $rc), attached otherwise, or left programs behind"
+		fi
+		rec_counts "heaprec ($mode) records every class of the workload exactly: counts, most held, failures, the timeline" \
+			profile "$rout/heaprec-$mode.json" "$wl_sizes" "${runs[@]}"
+	done
+	for mode in "${modes[@]}"; do files+=("$rout/heaprec-$mode.json"); done
+	rec_validate "heaprec's profiles (${modes[*]}) valid against heaplab-profile/1" "${files[@]}"
+	rec_replay "$rout/heaprec-auto.json" "$rout/replay.json" "$rout/replay.out" "${runs[@]}"
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		diag "$rout/replay.out" 30
+		# shellcheck disable=SC2046 # one kind a word
+		rec_counts "heaplab-bench replay of heaprec's profile on the $heaps system heaps: allocations, successes, failures and sizes exactly as recorded" \
+			replay "$rout/heaprec-auto.json" "$rout/replay.json" $(rec_kinds "${runs[@]}")
+	else
+		diag "$rout/replay.out" 30
+		emit not-ok "heaplab-bench replay of heaprec's profile (exit $rc)"
+	fi
+	# heaprec's CMA targets (heaplab_cma_allocate, cma_heap_allocate,
+	# cma_heap_dma_buf_release): no CMA heap to record in Debian's kernels.
+	has_config CONFIG_DMA_CMA ||
+		not_applicable "heaprec on the CMA heaps" "no CMA in this kernel (CONFIG_DMA_CMA is not set)"
+	[ "$heaps" = heaplab ] && not_applicable "heaprec on the kernel's own heaps" \
+		"no upstream heaps in this kernel (CONFIG_DMABUF_HEAPS is not set)"
+}
+heaprec_stock
+
 # Host mode, as on a user's machine: every heap there, report and all.
 # matplotlib's font cache, warmed on the host (make check's guest.test).
 [ -d "$builddir/tests/mplcache" ] && mkdir -p "$MPLCONFIGDIR" &&

@@ -22,8 +22,9 @@ heaptrace=$builddir/bpf/heaptrace cmatrace=$builddir/bpf/cmatrace heaprec=$build
 bench=$builddir/bench/heaplab-bench
 workload=$tdir/heap-workload
 check_trace=(/usr/bin/python3 "$srcdir/tests/guest/check-trace-json.py")
-check_rec=(/usr/bin/python3 "$srcdir/tests/guest/check-rec-json.py")
 tout=$scratch/trace
+# lib.sh's heaprec and bpftool helpers keep their files with the area's
+rec_log=$tout/check bpf_ids_file=$tout/ids
 # Sizes chosen to fill distinct buckets, one (12K) not a power of two.
 wl_sizes=4K:6,12K:3,16K:3,64K:3,1M:2
 # heap (under /dev), implementation, name, failing request (beyond RAM or
@@ -44,18 +45,6 @@ counts() {
 	else
 		diag "$tout/check"
 		emit not-ok "$what: counts differ from the workload"
-	fi
-}
-
-# rec_counts WHAT ARGS...: one check-rec-json.py run, its result.
-rec_counts() {
-	local what=$1
-	shift
-	if "${check_rec[@]}" "$@" >"$tout/check" 2>&1; then
-		emit ok "$what"
-	else
-		diag "$tout/check"
-		emit not-ok "$what: the profile differs from what happened"
 	fi
 }
 
@@ -96,7 +85,7 @@ host_phase() {
 # heaprec: the profile of the workload, class by class; -p, held buffers
 # and SIGINT; -d on an idle system; the replay of what it recorded.
 heaprec_host_phase() {
-	local mode kinds=() h
+	local mode
 	for mode in auto kprobe; do
 		rec_counts "bpf: heaprec ($mode) records every class of the workload exactly: counts, most held, failures, the timeline" \
 			profile "$tout/heaprec-$mode.json" "$wl_sizes" "${wl_heaps[@]}"
@@ -108,23 +97,16 @@ heaprec_host_phase() {
 	# The format's own validators, where this tree has them (the schema
 	# comes with heaplab cma-size, the C one with heaplab-bench replay).
 	if [ -f "$srcdir/profiles/schema/heaplab-profile-1.json" ]; then
-		if "${heaplab[@]}" validate "$tout/heaprec-auto.json" "$tout/heaprec-kprobe.json" \
-			"$tout/heaprec-held.json" "$tout/heaprec-idle.json" >"$tout/check" 2>&1; then
-			emit ok "bpf: heaprec's profiles valid against heaplab-profile/1"
-		else
-			diag "$tout/check"
-			emit not-ok "bpf: heaprec's profiles invalid"
-		fi
+		rec_validate "bpf: heaprec's profiles valid against heaplab-profile/1" \
+			"$tout/heaprec-auto.json" "$tout/heaprec-kprobe.json" \
+			"$tout/heaprec-held.json" "$tout/heaprec-idle.json"
 	else
 		echo "# bpf: heaprec's profiles not validated: no profiles/schema/heaplab-profile-1.json in this tree"
 	fi
 	if [ -f "$tout/replay.json" ]; then
-		for h in "${wl_heaps[@]}"; do
-			set -- $h
-			[ "$3" = system ] && kinds+=(system) || kinds+=(cma)
-		done
+		# shellcheck disable=SC2046 # one kind a word
 		rec_counts "bpf: heaplab-bench replay of heaprec's profile on all four heaps: allocations, successes, failures and sizes exactly as recorded" \
-			replay "$tout/heaprec-auto.json" "$tout/replay.json" "${kinds[@]}"
+			replay "$tout/heaprec-auto.json" "$tout/replay.json" $(rec_kinds "${wl_heaps[@]}")
 	fi
 }
 if [ "$phase" = host ]; then
@@ -159,12 +141,6 @@ load_heaps || emit not-ok "modules: heaplab heaps failed to load"
 pool_param=/sys/module/heaplab_heap/parameters/pool
 echo N >"$pool_param" || emit not-ok "bpf: cannot turn heaplab's page pool off ($pool_param)"
 
-bpf_ids() {	# bpf_ids prog|link: the ids of every loaded BPF program or link
-	local id rest ids=
-	bpftool "$1" show >"$tout/ids" 2>/dev/null
-	while read -r id rest; do [[ $id =~ ^[0-9]+:$ ]] && ids+="${id%:} "; done <"$tout/ids"
-	echo "$ids"
-}
 err() {	# err PATTERN CMD...: CMD fails (exit 1 or 2) and says PATTERN
 	"${@:2}" >/dev/null 2>"$tout/err"
 	local rc=$?
@@ -284,16 +260,7 @@ fi
 
 # heaprec: the workload with each size's buffers held together (-k), one
 # process per heap, in both attach modes; the host phase checks the profile.
-cat >$tout/rec-workload <<WL
-#!/bin/sh
-set -e
-for h in $(printf '"%s" ' "${wl_heaps[@]}"); do
-	set -- \$h
-	[ "\$4" = - ] && fail= || fail=\$4
-	$workload -k /dev/\$1 $wl_sizes \$fail
-done
-WL
-chmod +x $tout/rec-workload
+rec_workload "$tout/rec-workload" "$wl_sizes" "${wl_heaps[@]}"
 if [ -x "$heaprec" ] && [ -x "$workload" ]; then
 	progs0=$(bpf_ids prog) links0=$(bpf_ids link)
 	for mode in auto kprobe; do
@@ -369,10 +336,7 @@ if [ -x "$heaprec" ] && [ -x "$workload" ]; then
 	# timeline on every heap; the host phase checks its counts against the
 	# recording. Only where heaplab-bench has the replay harness.
 	if "$bench" list 2>/dev/null | grep -q '^replay '; then
-		heaps=()
-		for h in "${wl_heaps[@]}"; do set -- $h; heaps+=(--heap "/dev/$1"); done
-		"$bench" replay "$tout/heaprec-auto.json" "${heaps[@]}" --no-background \
-			--time-scale 0.1 --json "$tout/replay.json" >"$tout/replay.out" 2>&1
+		rec_replay "$tout/heaprec-auto.json" "$tout/replay.json" "$tout/replay.out" "${wl_heaps[@]}"
 		rc=$?
 		diag "$tout/replay.out" 30
 		if [ "$rc" = 0 ] && [ -s "$tout/replay.json" ]; then
