@@ -349,6 +349,16 @@ enum attach_how plan_func(struct ksyms_btf *k, const char *func,
 	return HOW_MISSING;
 }
 
+bool fentry_refused(struct ksyms_btf *k, const char *tool, const char *func,
+		    enum attach_mode mode)
+{
+	if (mode != ATTACH_FENTRY || !ksym_is_text(k, func))
+		return false;
+	fprintf(stderr, "%s: function %s is in the running kernel but cannot be an fentry target (no BTF describes it, or it has no ftrace site): --attach auto or kprobe attach a kprobe there\n",
+		tool, func);
+	return true;
+}
+
 enum attach_how plan_func_renamed(struct ksyms_btf *k, const char *name,
 				  const char *alias, enum attach_mode mode,
 				  const char **sym)

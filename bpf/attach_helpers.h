@@ -48,6 +48,15 @@ bool tracepoint_exists(const char *category, const char *name);
  */
 enum attach_how plan_func(struct ksyms_btf *k, const char *func,
 			  enum attach_mode mode);
+
+/*
+ * Under --attach fentry, true (with a message naming @func) when the
+ * kernel has @func as text but it is no fentry target: a module built
+ * without BTF (DKMS on Debian's 6.1, whose headers ship no vmlinux). The
+ * caller fails rather than take its heaps for absent ones.
+ */
+bool fentry_refused(struct ksyms_btf *k, const char *tool, const char *func,
+		    enum attach_mode mode);
 /*
  * plan_func() for a function a later kernel renamed (6.10's _noprof
  * variants): @name first, then @alias; *@sym is set to @alias when that is

@@ -227,16 +227,9 @@ static int plan(struct ksyms_btf *k, bool on[NR_GROUPS])
 			plan_func_renamed(k, t->name, NULL, env.mode, &sym);
 		if (t->how != HOW_MISSING)
 			continue;
-		/*
-		 * There, but not for fentry: a module DKMS built without BTF
-		 * (Debian's 6.1 headers ship no vmlinux). Not an absent heap
-		 * family, which would leave its heaps out without a word.
-		 */
-		if (env.mode == ATTACH_FENTRY && !t->tp_category && ksym_is_text(k, t->name)) {
-			fprintf(stderr, TOOL ": function %s is in the running kernel but cannot be an fentry target (no BTF describes it, or it has no ftrace site): --attach auto or kprobe attach a kprobe there\n",
-				t->name);
+		/* There, but not for fentry: not an absent heap family. */
+		if (!t->tp_category && fentry_refused(k, TOOL, t->name, env.mode))
 			return -1;
-		}
 		if (first && t->group != G_SHARED) {
 			/*
 			 * A heap family that is absent is a note; heaplab's

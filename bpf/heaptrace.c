@@ -227,6 +227,9 @@ static int plan(struct ksyms_btf *k, bool on[NR_GROUPS])
 			fprintf(stderr, TOOL ": note: %s not found: %s\n", t->name, t->why);
 			continue;
 		}
+		/* There, but not for fentry: not an absent heap family. */
+		if (!t->tp_category && fentry_refused(k, TOOL, t->name, env.mode))
+			return -1;
 		if (first && t->group != G_SHARED &&
 		    !(heaps_given && (t->group == G_HEAPLAB || t->group == G_UPSTREAM))) {
 			if (env.verbose || t->group == G_HEAPLAB || t->group == G_UPSTREAM)

@@ -123,6 +123,12 @@ heaprec_stock() {
 		diag "$rout/fentry.err" 5
 		check "heaprec --attach fentry without heaplab's module BTF fails clearly (exit 1, names heaplab_heap_ioctl)" \
 			eval '[ "$rc" = 1 ] && grep -q "function heaplab_heap_ioctl is in the running kernel but cannot be an fentry target" "$rout/fentry.err" && [ ! -e "$rout/fentry.json" ]'
+		# heaptrace plans its targets the same way (attach_helpers.c)
+		"$builddir/bpf/heaptrace" -a fentry -j "$rout/trace-fentry.json" -- true >/dev/null 2>"$rout/trace-fentry.err"
+		rc=$?
+		diag "$rout/trace-fentry.err" 5
+		check "heaptrace --attach fentry without heaplab's module BTF fails clearly (exit 1, names heaplab_heap_ioctl)" \
+			eval '[ "$rc" = 1 ] && grep -q "function heaplab_heap_ioctl is in the running kernel but cannot be an fentry target" "$rout/trace-fentry.err" && [ ! -e "$rout/trace-fentry.json" ]'
 		not_applicable "heaprec --attach fentry" \
 			"heaplab_heap.ko has no BTF (/sys/kernel/btf/heaplab_heap): DKMS built it without a vmlinux in /lib/modules/$release/build"
 	fi
