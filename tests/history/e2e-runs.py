@@ -56,6 +56,10 @@ def provenance(run, release):
 
 
 def main():
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        print("usage: e2e-runs.py DIR (writes DIR/NN/bench.json, DIR/commits, DIR/expect)",
+              file=sys.stderr)
+        sys.exit(2)
     out = sys.argv[1]
     scale = {m: series.step(RUNS, k - 1, f) for _, m, k, f in (STEP, FRESH)}
     for i, rs in enumerate(series.runsets(RUNS, SEED, scale, tools=TOOLS), 1):
