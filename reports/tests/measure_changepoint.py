@@ -15,16 +15,14 @@ step of each size injected from the middle run on is found at its run."""
 import argparse
 import collections
 import glob
-import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 import common  # noqa: F401 (heaplab_reports on sys.path)
 import series
-from heaplab_reports import changepoint, data, history
+from heaplab_reports import changepoint
 
 N = 25                # runs per series
 POSITIONS = (5, 12, 20)
@@ -40,14 +38,9 @@ def classify(found, k, want):
 
 
 def repeats(pattern, alpha):
-    paths = sorted(glob.glob(pattern), key=data.natural_key)
-    if not paths:
+    if not glob.glob(pattern):
         sys.exit(f"measure_changepoint: no files match {pattern}")
-    with tempfile.TemporaryDirectory() as t:
-        conn = history.open_db(os.path.join(t, "h.sqlite"), create=True)
-        history.add(conn, [it for p in paths for it in history.gather([p])], {})
-        ss = history.series(conn)
-        conn.close()
+    paths, ss = series.repeat_series(pattern)
     o = changepoint.options(argparse.Namespace(alpha=alpha))
     n = len(paths)
     k = n // 2

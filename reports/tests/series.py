@@ -183,34 +183,19 @@ def runsets(n, seed=0, scale=None, path=BENCH, boot_sigma=BOOT_SIGMA, tools=None
     return out
 
 
-def repeat_runsets(pattern=REPEATS["icount"]):
-    return [data.load(p) for p in sorted(glob.glob(pattern), key=data.natural_key)]
-
-
-def repeat_series(pattern=REPEATS["icount"]):
-    """Real null series: one point per repeated boot of one build (each
-    file's p50s), for every metric in all of them. [] without the files."""
-    per = [data.metrics(rs) for rs in repeat_runsets(pattern)]
-    if not per:
-        return []
-    label = f"repeats of {data.machine(repeat_runsets(pattern)[0]).get('kernel')}"
-    out = []
-    for m in sorted(set.intersection(*(set(d) for d in per)), key=data.natural_key):
-        ds = [d[m] for d in per]
-        out.append(_series(m, label, "time", "ns", "lower", [d["p50_ns"] for d in ds],
-                           [d["p99_ns"] for d in ds], ds[0]["n"],
-                           [np.asarray(d["samples_ns"], float) if d.get("samples_ns") else None
-                            for d in ds]))
-    return out
-
-
-def boot_sigma(runsets):
-    """The sd of the boot factor over repeated boots of one build: per boot,
-    the median over metrics of its log p50 less that metric's mean."""
-    per = [data.metrics(rs) for rs in runsets]
-    common = sorted(set.intersection(*(set(d) for d in per)))
-    logs = np.log([[d[m]["p50_ns"] for m in common] for d in per])
-    return float(np.std(np.median(logs - logs.mean(0), axis=1), ddof=1))
+def repeat_series(pattern):
+    """(paths, series): the real repeated boots of one build matching
+    @pattern (fixtures/history/repeat-{host,icount}-*.json), put through
+    the store as CI would add them, and its series (history.series())."""
+    import tempfile
+    from heaplab_reports import history
+    paths = sorted(glob.glob(pattern), key=data.natural_key)
+    with tempfile.TemporaryDirectory() as t:
+        conn = history.open_db(os.path.join(t, "h.sqlite"), create=True)
+        history.add(conn, [it for p in paths for it in history.gather([p])], {})
+        ss = history.series(conn)
+        conn.close()
+    return paths, ss
 
 
 def noise(samples, draws=200, seed=0):

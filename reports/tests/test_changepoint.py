@@ -4,7 +4,6 @@ built from a real bench run (series.py): injected steps found at their run
 with their direction, a slow drift found, nothing found on resampled runs
 of the same build, the options and the series too short to check."""
 import argparse
-import glob
 import json
 import os
 import tempfile
@@ -14,7 +13,7 @@ import numpy as np
 
 import common  # noqa: F401 (heaplab_reports on sys.path)
 import series
-from heaplab_reports import changepoint, data, history
+from heaplab_reports import changepoint, data
 
 BASE = series.load()
 N = 25
@@ -190,13 +189,8 @@ class Null(unittest.TestCase):
     def test_no_finding_on_repeated_boots(self):
         """nothing found on real boots of one build (fixtures/history/repeat-{host,icount}-*.json, tests/history/make-repeats) put through the store: every time, ratio and GB/s series, either clock"""
         for clock, pattern in series.REPEATS.items():
-            paths = sorted(glob.glob(pattern), key=data.natural_key)
+            paths, ss = series.repeat_series(pattern)
             self.assertGreaterEqual(len(paths), 10, f"{clock}: a drift window needs 10 runs")
-            with tempfile.TemporaryDirectory() as t:
-                conn = history.open_db(os.path.join(t, "h.sqlite"), create=True)
-                history.add(conn, [it for p in paths for it in history.gather([p])], {})
-                ss = history.series(conn)
-                conn.close()
             # one machine class and kernel: every series holds every boot
             self.assertEqual({len(s["points"]) for s in ss}, {len(paths)}, clock)
             self.assertEqual({s["kind"] for s in ss}, {"time", "ratio", "gbps"}, clock)
