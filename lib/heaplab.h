@@ -141,6 +141,8 @@ struct hl_meminfo {
 };
 /* All of them at one moment (one read): 0, or -1 without /proc/meminfo. */
 int hl_meminfo_read(struct hl_meminfo *m);
+/* Free pages on the per-CPU lists, which MemFree leaves out, in KiB; -1 if unreadable. */
+long long hl_pcp_kb(void);
 /* sync(), then drop_caches @what (1 page cache, 2 slab and shrinkers, 3 both). */
 int hl_drop_caches(int what);
 /* Compact all zones (vm.compact_memory). */

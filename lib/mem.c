@@ -34,6 +34,26 @@ int hl_meminfo_read(struct hl_meminfo *m)
 	return ret < 0 ? -1 : 0;
 }
 
+/*
+ * The per-CPU free lists of every zone (each pageset's "count:" in
+ * /proc/zoneinfo): free pages that MemFree leaves out. Freed order-0 pages
+ * stay there up to the list's high mark, tens of MiB after a big free.
+ */
+long long hl_pcp_kb(void)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	long long n = 0, v;
+	char line[256];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %lld", &v) == 1)
+			n += v;
+	fclose(f);
+	return n * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 int hl_drop_caches(int what)
 {
 	char val[2] = { (char)('0' + what), '\0' };

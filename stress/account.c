@@ -62,22 +62,6 @@ static void meminfo(struct snapshot *s)
 	s->memtotal_kb = m.total_kb;
 }
 
-/* Pages on the per-CPU free lists, all zones ("count:" in each pageset). */
-static long pcp_kb(void)
-{
-	char line[256];
-	long n = 0, v;
-	FILE *f = fopen("/proc/zoneinfo", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " count: %ld", &v) == 1)
-			n += v;
-	fclose(f);
-	return n * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 /* Pages each CMA area has handed out; none listed without debugfs or CMA. */
 static void cma_used(struct snapshot *s)
 {
@@ -125,7 +109,9 @@ int snapshot(const struct opts *o, struct snapshot *s)
 			s->pool_kb += pool * (sysconf(_SC_PAGESIZE) / 1024);
 	}
 	meminfo(s);
-	s->pcp_kb = pcp_kb();
+	s->pcp_kb = hl_pcp_kb();
+	if (s->pcp_kb < 0)
+		s->pcp_kb = 0;
 	cma_used(s);
 	s->oom_kills = hl_oom_kills();
 	return 0;
