@@ -247,6 +247,29 @@ rec_kinds() {
 	for h in "$@"; do set -- $h; [ "$3" = system ] && echo system || echo cma; done
 }
 
+# rec_attach WHAT DIR MODE KINDS HEAPS CMD...: heaprec --attach MODE -v
+# over CMD into DIR/heaprec-MODE.json, one result WHAT: exit 0, a profile,
+# the attach line with KINDS (a pattern: "N fentry, N kprobe, N tp_btf,
+# N raw_tp") and the heap families HEAPS, and no BPF program or link left.
+rec_attach() {
+	local what=$1 dir=$2 mode=$3 kinds=$4 heaps=$5 rc progs links
+	shift 5
+	progs=$(bpf_ids prog) links=$(bpf_ids link)
+	"$builddir/bpf/heaprec" --attach "$mode" -v -o "$dir/heaprec-$mode.json" -- "$@" \
+		>"$dir/heaprec-$mode.out" 2>&1
+	rc=$?
+	grep -v '^libbpf: ' "$dir/heaprec-$mode.out" | diag - 40
+	if [ "$rc" != 0 ] || [ ! -s "$dir/heaprec-$mode.json" ]; then
+		emit not-ok "$what: exit $rc, profile $( [ -s "$dir/heaprec-$mode.json" ] && echo written || echo missing)"
+	elif ! grep -q "heaprec: attached (mode $mode): $kinds; heaps: $heaps\$" "$dir/heaprec-$mode.out"; then
+		emit not-ok "$what: attached otherwise than \"$kinds; heaps: $heaps\""
+	elif [ "$(bpf_ids prog)" != "$progs" ] || [ "$(bpf_ids link)" != "$links" ]; then
+		emit not-ok "$what: BPF programs or links left attached"
+	else
+		emit ok "$what"
+	fi
+}
+
 # bpf_ids prog|link: the ids of every loaded BPF program or link (bpftool).
 bpf_ids() {
 	local id rest ids= f=${bpf_ids_file:-$scratch/bpf-ids}

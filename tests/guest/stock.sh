@@ -90,7 +90,7 @@ fi
 heaprec_stock() {
 	# in the results share: the host keeps the profiles
 	local heaprec=$builddir/bpf/heaprec rout=${HEAPLAB_OUT:-$scratch}/heaprec runs=() heaps
-	local mode rc progs0 links0 kinds want files=() wl_sizes=4K:6,12K:3,16K:3,64K:3,1M:2
+	local mode rc kinds want files=() wl_sizes=4K:6,12K:3,16K:3,64K:3,1M:2
 	local modes=(auto kprobe)
 
 	rm -rf "$rout" && mkdir -p "$rout"
@@ -132,24 +132,14 @@ heaprec_stock() {
 		not_applicable "heaprec --attach fentry" \
 			"heaplab_heap.ko has no BTF (/sys/kernel/btf/heaplab_heap): DKMS built it without a vmlinux in /lib/modules/$release/build"
 	fi
-	progs0=$(bpf_ids prog) links0=$(bpf_ids link)
 	for mode in "${modes[@]}"; do
-		"$heaprec" --attach "$mode" -v -o "$rout/heaprec-$mode.json" -- "$rout/workload" \
-			>"$rout/heaprec-$mode.out" 2>&1
-		rc=$?
-		grep -v '^libbpf: ' "$rout/heaprec-$mode.out" | diag - 40
 		case $mode in
 		kprobe) want="0 fentry, [1-9][0-9]* kprobe, 0 tp_btf, 1 raw_tp" ;;
 		fentry) want="[1-9][0-9]* fentry, 0 kprobe, 1 tp_btf, 0 raw_tp" ;;
 		*) want=$kinds ;;
 		esac
-		if [ "$rc" = 0 ] && [ -s "$rout/heaprec-$mode.json" ] &&
-		   grep -q "heaprec: attached (mode $mode): $want; heaps: $heaps\$" "$rout/heaprec-$mode.out" &&
-		   [ "$(bpf_ids prog)" = "$progs0" ] && [ "$(bpf_ids link)" = "$links0" ]; then
-			emit ok "heaprec --attach $mode records the workload on $heaps system heaps, exits 0, leaves nothing attached"
-		else
-			emit not-ok "heaprec --attach $mode failed (exit $rc), attached otherwise, or left programs behind"
-		fi
+		rec_attach "heaprec --attach $mode records the workload on $heaps system heaps, exits 0, leaves nothing attached" \
+			"$rout" "$mode" "$want" "$heaps" "$rout/workload"
 		rec_counts "heaprec ($mode) records every class of the workload exactly: counts, most held, failures, the timeline" \
 			profile "$rout/heaprec-$mode.json" "$wl_sizes" "${runs[@]}"
 	done

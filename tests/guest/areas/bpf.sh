@@ -262,28 +262,19 @@ fi
 # process per heap, in both attach modes; the host phase checks the profile.
 rec_workload "$tout/rec-workload" "$wl_sizes" "${wl_heaps[@]}"
 if [ -x "$heaprec" ] && [ -x "$workload" ]; then
-	progs0=$(bpf_ids prog) links0=$(bpf_ids link)
 	for mode in auto kprobe; do
-		"$heaprec" --attach $mode -o "$tout/heaprec-$mode.json" -- $tout/rec-workload \
-			>"$tout/heaprec-$mode.out" 2>&1
-		rc=$?
-		diag "$tout/heaprec-$mode.out" 40
 		case $mode in
 		auto) kinds="[1-9][0-9]* fentry, 0 kprobe, 1 tp_btf, 0 raw_tp" ;;
 		kprobe) kinds="0 fentry, [1-9][0-9]* kprobe, 0 tp_btf, 1 raw_tp" ;;
 		esac
-		if [ "$rc" = 0 ] && [ -s "$tout/heaprec-$mode.json" ] &&
-		   grep -q "heaprec: attached (mode $mode): $kinds; heaps: heaplab, upstream" "$tout/heaprec-$mode.out" &&
-		   [ "$(bpf_ids prog)" = "$progs0" ] && [ "$(bpf_ids link)" = "$links0" ]; then
-			emit ok "bpf: heaprec --attach $mode records the workload, exits 0, leaves nothing attached"
-		else
-			emit not-ok "bpf: heaprec --attach $mode failed (exit $rc) or left programs behind"
-		fi
+		rec_attach "bpf: heaprec --attach $mode records the workload, exits 0, leaves nothing attached" \
+			"$tout" $mode "$kinds" "heaplab, upstream" "$tout/rec-workload"
 	done
 
 	# -p, and buffers still held at the end: one process holds two
 	# buffers past the recording, which SIGINT ends; another process's
 	# allocations meanwhile must not show up.
+	progs0=$(bpf_ids prog) links0=$(bpf_ids link)
 	rm -f "$tout/go"
 	( while [ ! -e "$tout/go" ]; do sleep 0.1; done
 	  exec $workload -w 600 /dev/heaplab/system $rec_held ) >"$tout/held-wl.out" 2>&1 &
