@@ -437,8 +437,11 @@ static void *drain_thread(void *arg)
 {
 	(void)arg;
 	while (!rec.stop) {
+		/* the BPF side wakes us only when its ring fills: consume what a timeout left */
 		int err = ring_buffer__poll(rec.rb, 100);
 
+		if (err >= 0)
+			err = ring_buffer__consume(rec.rb);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, TOOL ": reading the ring buffer: %s\n", strerror(-err));
 			break;
