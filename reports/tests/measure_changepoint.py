@@ -14,7 +14,6 @@ kind's run-to-run spread, the findings (none expected), and how often a
 step of each size injected from the middle run on is found at its run."""
 import argparse
 import collections
-import glob
 import sys
 import time
 
@@ -38,9 +37,9 @@ def classify(found, k, want):
 
 
 def repeats(pattern, alpha):
-    if not glob.glob(pattern):
-        sys.exit(f"measure_changepoint: no files match {pattern}")
     paths, ss = series.repeat_series(pattern)
+    if not paths:
+        sys.exit(f"measure_changepoint: no files match {pattern}")
     o = changepoint.options(argparse.Namespace(alpha=alpha))
     n = len(paths)
     k = n // 2

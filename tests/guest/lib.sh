@@ -247,6 +247,15 @@ rec_kinds() {
 	for h in "$@"; do set -- $h; [ "$3" = system ] && echo system || echo cma; done
 }
 
+# rec_want MODE: sets want, the kinds heaprec --attach MODE attaches as
+# (rec_attach's KINDS) where every target has BTF: auto attaches as fentry.
+rec_want() {
+	case $1 in
+	kprobe) want="0 fentry, [1-9][0-9]* kprobe, 0 tp_btf, 1 raw_tp" ;;
+	*) want="[1-9][0-9]* fentry, 0 kprobe, 1 tp_btf, 0 raw_tp" ;;
+	esac
+}
+
 # rec_attach WHAT DIR MODE KINDS HEAPS CMD...: heaprec --attach MODE -v
 # over CMD into DIR/heaprec-MODE.json, one result WHAT: exit 0, a profile,
 # the attach line with KINDS (a pattern: "N fentry, N kprobe, N tp_btf,

@@ -90,7 +90,7 @@ fi
 heaprec_stock() {
 	# in the results share: the host keeps the profiles
 	local heaprec=$builddir/bpf/heaprec rout=${HEAPLAB_OUT:-$scratch}/heaprec runs=() heaps
-	local mode rc kinds want files=() wl_sizes=4K:6,12K:3,16K:3,64K:3,1M:2
+	local mode rc t tool flag auto_kinds= want files=() wl_sizes=4K:6,12K:3,16K:3,64K:3,1M:2
 	local modes=(auto kprobe)
 
 	rm -rf "$rout" && mkdir -p "$rout"
@@ -115,29 +115,24 @@ heaprec_stock() {
 	# 6.1's do not): there auto falls back to kprobe/raw_tp for them.
 	if [ -e /sys/kernel/btf/heaplab_heap ]; then
 		modes+=(fentry)
-		kinds="[1-9][0-9]* fentry, 0 kprobe, 1 tp_btf, 0 raw_tp"
 	else
-		kinds="[1-9][0-9]* fentry, [1-9][0-9]* kprobe, 0 tp_btf, 1 raw_tp"
-		"$heaprec" -a fentry -o "$rout/fentry.json" -- true >/dev/null 2>"$rout/fentry.err"
-		rc=$?
-		diag "$rout/fentry.err" 5
-		check "heaprec --attach fentry without heaplab's module BTF fails clearly (exit 1, names heaplab_heap_ioctl)" \
-			eval '[ "$rc" = 1 ] && grep -q "function heaplab_heap_ioctl is in the running kernel but cannot be an fentry target" "$rout/fentry.err" && [ ! -e "$rout/fentry.json" ]'
+		auto_kinds="[1-9][0-9]* fentry, [1-9][0-9]* kprobe, 0 tp_btf, 1 raw_tp"
 		# heaptrace plans its targets the same way (attach_helpers.c)
-		"$builddir/bpf/heaptrace" -a fentry -j "$rout/trace-fentry.json" -- true >/dev/null 2>"$rout/trace-fentry.err"
-		rc=$?
-		diag "$rout/trace-fentry.err" 5
-		check "heaptrace --attach fentry without heaplab's module BTF fails clearly (exit 1, names heaplab_heap_ioctl)" \
-			eval '[ "$rc" = 1 ] && grep -q "function heaplab_heap_ioctl is in the running kernel but cannot be an fentry target" "$rout/trace-fentry.err" && [ ! -e "$rout/trace-fentry.json" ]'
+		for t in "heaprec -o" "heaptrace -j"; do
+			read -r tool flag <<<"$t"
+			"$builddir/bpf/$tool" -a fentry "$flag" "$rout/refused-$tool.json" -- true \
+				>/dev/null 2>"$rout/refused-$tool.err"
+			rc=$?
+			diag "$rout/refused-$tool.err" 5
+			check "$tool --attach fentry without heaplab's module BTF fails clearly (exit 1, names heaplab_heap_ioctl)" \
+				eval '[ "$rc" = 1 ] && grep -q "function heaplab_heap_ioctl is in the running kernel but cannot be an fentry target" "$rout/refused-$tool.err" && [ ! -e "$rout/refused-$tool.json" ]'
+		done
 		not_applicable "heaprec --attach fentry" \
 			"heaplab_heap.ko has no BTF (/sys/kernel/btf/heaplab_heap): DKMS built it without a vmlinux in /lib/modules/$release/build"
 	fi
 	for mode in "${modes[@]}"; do
-		case $mode in
-		kprobe) want="0 fentry, [1-9][0-9]* kprobe, 0 tp_btf, 1 raw_tp" ;;
-		fentry) want="[1-9][0-9]* fentry, 0 kprobe, 1 tp_btf, 0 raw_tp" ;;
-		*) want=$kinds ;;
-		esac
+		rec_want "$mode"
+		[ "$mode" = auto ] && [ -n "$auto_kinds" ] && want=$auto_kinds
 		rec_attach "heaprec --attach $mode records the workload on $heaps system heaps, exits 0, leaves nothing attached" \
 			"$rout" "$mode" "$want" "$heaps" "$rout/workload"
 		rec_counts "heaprec ($mode) records every class of the workload exactly: counts, most held, failures, the timeline" \
@@ -147,13 +142,12 @@ heaprec_stock() {
 	rec_validate "heaprec's profiles (${modes[*]}) valid against heaplab-profile/1" "${files[@]}"
 	rec_replay "$rout/heaprec-auto.json" "$rout/replay.json" "$rout/replay.out" "${runs[@]}"
 	rc=$?
+	diag "$rout/replay.out" 30
 	if [ "$rc" = 0 ]; then
-		diag "$rout/replay.out" 30
 		# shellcheck disable=SC2046 # one kind a word
 		rec_counts "heaplab-bench replay of heaprec's profile on the $heaps system heaps: allocations, successes, failures and sizes exactly as recorded" \
 			replay "$rout/heaprec-auto.json" "$rout/replay.json" $(rec_kinds "${runs[@]}")
 	else
-		diag "$rout/replay.out" 30
 		emit not-ok "heaplab-bench replay of heaprec's profile (exit $rc)"
 	fi
 	# heaprec's CMA targets (heaplab_cma_allocate, cma_heap_allocate,

@@ -263,12 +263,9 @@ fi
 rec_workload "$tout/rec-workload" "$wl_sizes" "${wl_heaps[@]}"
 if [ -x "$heaprec" ] && [ -x "$workload" ]; then
 	for mode in auto kprobe; do
-		case $mode in
-		auto) kinds="[1-9][0-9]* fentry, 0 kprobe, 1 tp_btf, 0 raw_tp" ;;
-		kprobe) kinds="0 fentry, [1-9][0-9]* kprobe, 0 tp_btf, 1 raw_tp" ;;
-		esac
+		rec_want $mode
 		rec_attach "bpf: heaprec --attach $mode records the workload, exits 0, leaves nothing attached" \
-			"$tout" $mode "$kinds" "heaplab, upstream" "$tout/rec-workload"
+			"$tout" $mode "$want" "heaplab, upstream" "$tout/rec-workload"
 	done
 
 	# -p, and buffers still held at the end: one process holds two
